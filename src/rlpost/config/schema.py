@@ -1,0 +1,70 @@
+"""Dataclass schemas for rlpost-owned config groups; Hydra rejects unknown keys and wrong types at startup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class GRPOAlgoConfig:
+    """rlpost-owned GRPO knobs (TRL names where mirrored; ``kl_coef`` is TRL's ``beta``)."""
+
+    num_generations: int = 8
+    kl_coef: float = 0.0
+    scale_rewards: str = "group"
+    loss_type: str = "dapo"
+    epsilon: float = 0.2
+    epsilon_high: float | None = None
+    entropy_coef: float = 0.0
+    mask_truncated_completions: bool = False
+    num_iterations: int = 1
+
+
+@dataclass
+class RolloutConfig:
+    """Backend-neutral rollout settings (``top_k: null`` = off)."""
+
+    use_vllm: bool = False
+    vllm_mode: str = "colocate"
+    gpu_memory_utilization: float = 0.3
+    tensor_parallel_size: int = 1
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int | None = None
+    max_new_tokens: int = 256
+
+
+@dataclass
+class EvalConfig:
+    """Held-out evaluation settings."""
+
+    k: int = 1
+    temperature: float = 0.7
+    top_p: float = 1.0
+    max_new_tokens: int = 256
+    answer_format: str = "auto"
+    group_by: str | None = "op"
+    batch_size: int = 64
+    autocast_dtype: str | None = "bfloat16"
+    before: bool = True
+    after: bool = True
+
+
+def config_dirs() -> tuple[Path, Path]:
+    """``(conf/, recipes/)``: the repo folders in an editable install, else the copies packaged in the wheel."""
+    pkg = Path(__file__).resolve().parents[1]
+    repo = pkg.parents[1]
+    if (repo / "conf").is_dir() and (repo / "recipes").is_dir():
+        return repo / "conf", repo / "recipes"
+    return pkg / "_conf", pkg / "_recipes"
+
+
+def register_configs() -> None:
+    """Register the schemas so group files can extend them (``defaults: [grpo_schema, _self_]``)."""
+    cs = ConfigStore.instance()
+    cs.store(group="algo", name="grpo_schema", node=GRPOAlgoConfig)
+    cs.store(group="rollout", name="rollout_schema", node=RolloutConfig)
+    cs.store(group="eval", name="eval_schema", node=EvalConfig)

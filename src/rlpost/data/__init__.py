@@ -1,0 +1,1 @@
+"""Datasets (canonical columns prompt_id/question/answer), prompt templates and TRL row formats."""

@@ -1,0 +1,30 @@
+"""Build the (train, held-out) datasets for ``cfg.data``: a file when ``data.path`` is set, else the generator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlpost.data.sources import load_file, split_dataset
+
+
+def build_datasets(data_cfg: Any, seed: int = 0) -> tuple[Any, Any]:
+    """Return ``(train, eval)``; ``eval`` is None when there is nothing to hold out."""
+    from hydra.utils import instantiate
+
+    if data_cfg.get("path"):
+        ds = load_file(data_cfg.path, data_cfg.question_field, data_cfg.answer_field, data_cfg.answer_parser,
+                       data_cfg.prompt_id_field, data_cfg.get("limit"))
+        return split_dataset(ds, data_cfg.eval_size, seed)
+    train = instantiate(data_cfg.source)
+    held_out = instantiate(data_cfg.eval_source) if data_cfg.get("eval_source") else None
+    return train, held_out
+
+
+def build_eval_dataset(data_cfg: Any, seed: int = 0) -> Any:
+    """The dataset ``rlpost-eval`` scores: the whole file when ``data.path`` is set, else the held-out generator."""
+    from hydra.utils import instantiate
+
+    if data_cfg.get("path"):
+        return load_file(data_cfg.path, data_cfg.question_field, data_cfg.answer_field, data_cfg.answer_parser,
+                         data_cfg.prompt_id_field, data_cfg.get("limit"))
+    return instantiate(data_cfg.eval_source)

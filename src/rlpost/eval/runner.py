@@ -1,0 +1,28 @@
+"""Evaluate an in-memory model with settings from ``cfg.eval`` (used by training pipelines and rlpost-eval)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rlpost.eval.evaluate import EvalSettings, evaluate
+from rlpost.rollout.hf import HFEngine
+
+
+def settings_from_cfg(eval_cfg: Any, seed: int = 0) -> EvalSettings:
+    """Map the ``eval`` config group onto :class:`EvalSettings`."""
+    return EvalSettings(k=eval_cfg.k, temperature=eval_cfg.temperature, top_p=eval_cfg.top_p,
+                        max_new_tokens=eval_cfg.max_new_tokens, answer_format=eval_cfg.answer_format,
+                        group_by=eval_cfg.group_by, seed=seed)
+
+
+def evaluate_model(model: Any, tokenizer: Any, dataset: Any, template: Any, eval_cfg: Any,
+                   out_dir: str | Path | None, seed: int = 0) -> dict[str, float]:
+    """Greedy accuracy (+ pass@k/maj@k when ``eval.k > 1``) of ``model`` on ``dataset``; restores train mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        engine = HFEngine(model, tokenizer, max_batch_size=eval_cfg.batch_size, autocast_dtype=eval_cfg.autocast_dtype)
+        return evaluate(engine, dataset, template, settings_from_cfg(eval_cfg, seed), out_dir)
+    finally:
+        model.train(was_training)

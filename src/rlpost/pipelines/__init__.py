@@ -1,0 +1,1 @@
+"""Pipelines: one ``run(cfg) -> metrics`` per method, each a short storyboard of stage calls."""

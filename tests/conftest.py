@@ -1,0 +1,61 @@
+"""Shared test fixtures: offline environment, the tiny random model, recipe composition."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("WANDB_MODE", "disabled")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("DS_ACCELERATOR", "cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Qwen2 + byte tokenizer saved like a hub checkpoint."""
+    from rlpost.testing import make_tiny_model_dir
+
+    return make_tiny_model_dir(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep the tiny model cache out of the user's home, but reuse the converted SmolLM2 if present."""
+    os.environ.setdefault("RLPOST_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
+def compose_recipe(name: str, overrides: list[str] | None = None, config_dir: Path | None = None):
+    """Compose a primary config or recipe the way the CLI does (conf/ + recipes/ on the search path)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from rlpost.config import register_configs
+
+    register_configs()
+    GlobalHydra.instance().clear()
+    cdir = config_dir or (ROOT / "recipes" if (ROOT / "recipes" / f"{name}.yaml").is_file() else ROOT / "conf")
+    with initialize_config_dir(config_dir=str(cdir), version_base="1.3"):
+        return compose(config_name=name, return_hydra_config=True,
+                       overrides=[f"hydra.searchpath=[file://{ROOT / 'conf'}]", *(overrides or [])])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip gpu-marked tests without CUDA."""
+    try:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    except ImportError:
+        has_cuda = False
+    if has_cuda:
+        return
+    skip = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
