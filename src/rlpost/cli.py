@@ -44,5 +44,6 @@ def hydra_main(config_name: str, task: Callable[[Any], Any]) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "0")
     wrapped = hydra.main(config_path=str(conf), config_name=config_name, version_base="1.3")(
-        lambda cfg: run_user_task(lambda: task(cfg)))
+        lambda cfg: run_user_task(lambda: task(cfg))
+    )
     wrapped()

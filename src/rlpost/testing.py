@@ -19,8 +19,14 @@ def make_byte_tokenizer() -> Any:
     vocab = {ch: i for i, ch in enumerate(sorted(ByteLevel.alphabet()))}
     for special in ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]:
         vocab[special] = len(vocab)
-    tok = Qwen2Tokenizer(vocab=vocab, merges=[], eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                         unk_token="<|endoftext|>", additional_special_tokens=["<|im_start|>", "<|im_end|>"])
+    tok = Qwen2Tokenizer(
+        vocab=vocab,
+        merges=[],
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        unk_token="<|endoftext|>",
+        additional_special_tokens=["<|im_start|>", "<|im_end|>"],
+    )
     tok.chat_template = CHAT_TEMPLATE
     return tok
 
@@ -38,10 +44,18 @@ def make_tiny_model_dir(out_dir: str | Path, hidden_size: int = 16, num_layers: 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".tmp-", dir=out_dir.parent))
     tokenizer = make_byte_tokenizer()
-    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=4 * hidden_size,
-                         num_hidden_layers=num_layers, num_attention_heads=2, num_key_value_heads=1,
-                         max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id,
-                         eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=True)
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=4 * hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True,
+    )
     torch.manual_seed(seed)
     Qwen2ForCausalLM(config).save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
@@ -54,5 +68,18 @@ def make_tiny_model_dir(out_dir: str | Path, hidden_size: int = 16, num_layers: 
 
 def tiny_rows(n: int = 8) -> list[dict[str, str]]:
     """A few arithmetic rows in canonical columns, for unit tests."""
-    return [{"prompt_id": f"p{i}", "question": f"What is {i} + {i}?", "answer": str(2 * i), "op": "add"}
-            for i in range(n)]
+    return [
+        {"prompt_id": f"p{i}", "question": f"What is {i} + {i}?", "answer": str(2 * i), "op": "add"} for i in range(n)
+    ]
+
+
+class DigitFractionReward:
+    """Test reward with variance even for a random model: the fraction of digit characters in the completion."""
+
+    __name__ = "digits"
+
+    def __call__(self, prompts: Any, completions: list[Any], **_: Any) -> list[float | None]:
+        from rlpost.rewards.base import completion_text
+
+        texts = [completion_text(c) for c in completions]
+        return [sum(ch.isdigit() for ch in t) / max(1, len(t)) for t in texts]

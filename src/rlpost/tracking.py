@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +58,18 @@ def start_run(cfg: Any) -> NullTracker | WandbTracker:
     import wandb
 
     id_file = run_dir / "wandb_run_id"
-    run_id = id_file.read_text().strip() if id_file.is_file() else wandb.util.generate_id()
+    run_id = id_file.read_text().strip() if id_file.is_file() else secrets.token_hex(4)
     run_dir.mkdir(parents=True, exist_ok=True)
     id_file.write_text(run_id)
-    run = wandb.init(project=cfg.logger.project, name=cfg.run_name, group=cfg.logger.group,
-                     tags=list(cfg.logger.tags), id=run_id, resume="allow", dir=str(run_dir),
-                     config=OmegaConf.to_container(cfg, resolve=True))
+    run = wandb.init(
+        project=cfg.logger.project,
+        name=cfg.run_name,
+        group=cfg.logger.group,
+        tags=list(cfg.logger.tags),
+        id=run_id,
+        resume="allow",
+        dir=str(run_dir),
+        config=OmegaConf.to_container(cfg, resolve=True),
+    )
     logger.info("wandb run %s (%s mode) in %s", run_id, cfg.logger.mode, run_dir / "wandb")
     return WandbTracker(run)

@@ -1,8 +1,8 @@
 """``rlpost-train``: run a training pipeline from a Hydra config or recipe.
 
-    rlpost-train                                   # GRPO on SmolLM2 + arithmetic, CPU, a few minutes
-    rlpost-train --config-name <recipe> key=value  # a named recipe from recipes/
-    torchrun --nproc_per_node=2 -m rlpost.train --config-name <recipe> ...
+rlpost-train                                   # GRPO on SmolLM2 + arithmetic, CPU, a few minutes
+rlpost-train --config-name <recipe> key=value  # a named recipe from recipes/
+torchrun --nproc_per_node=2 -m rlpost.train --config-name <recipe> ...
 """
 
 from __future__ import annotations

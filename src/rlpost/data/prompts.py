@@ -23,6 +23,8 @@ class ChatTemplate:
         try:
             content = self.user.format(**row)
         except KeyError as err:
-            raise ConfigError(f"data.template.user uses {{{err.args[0]}}} but the dataset has no such column") from None
+            raise ConfigError(
+                f"data.template.user uses {{{err.args[0]}}} but the dataset has no such column"
+            ) from None
         messages = [{"role": "system", "content": self.system}] if self.system else []
         return messages + [{"role": "user", "content": content}]

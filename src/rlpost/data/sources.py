@@ -41,7 +41,7 @@ def stable_prompt_id(question: str) -> str:
 
     Example:
         >>> stable_prompt_id("What is 2 + 2?")
-        'q-8b4a3c0e57f8'
+        'q-58bf025cafcc'
     """
     return "q-" + hashlib.sha1(question.encode()).hexdigest()[:12]
 
@@ -152,7 +152,9 @@ def normalise_rows(
         else:
             answer = None
         pid = str(row[prompt_id_field]) if prompt_id_field and row.get(prompt_id_field) else stable_prompt_id(question)
-        extra = {k: v for k, v in row.items() if k not in (question_field, answer_field, "prompt_id", "question", "answer")}
+        extra = {
+            k: v for k, v in row.items() if k not in (question_field, answer_field, "prompt_id", "question", "answer")
+        }
         extra = {k: v for k, v in extra.items() if isinstance(v, (str, int, float, bool))}
         out.append({"prompt_id": pid, "question": question, "answer": answer, **extra})
     return Dataset.from_list(out)

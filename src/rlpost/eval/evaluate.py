@@ -65,13 +65,15 @@ def aggregate(records: list[dict[str, Any]], k: int, group_by: str | None) -> di
         "n_questions": float(len(records)),
     }
     if k > 1:
-        metrics.update({
-            f"pass@{k}": mean([pass_at_k(k, r["n_correct"], k) for r in records]),
-            "pass@1": mean([pass_at_k(k, r["n_correct"], 1) for r in records]),
-            f"maj@{k}": mean([float(r["maj_correct"]) for r in records]),
-            f"mean@{k}": mean([r["n_correct"] / k for r in records]),
-            "majority_share": mean([r["maj_share"] for r in records]),
-        })
+        metrics.update(
+            {
+                f"pass@{k}": mean([pass_at_k(k, r["n_correct"], k) for r in records]),
+                "pass@1": mean([pass_at_k(k, r["n_correct"], 1) for r in records]),
+                f"maj@{k}": mean([float(r["maj_correct"]) for r in records]),
+                f"mean@{k}": mean([r["n_correct"] / k for r in records]),
+                "majority_share": mean([r["maj_share"] for r in records]),
+            }
+        )
     if group_by and records and group_by in records[0]:
         by: dict[str, list[float]] = defaultdict(list)
         for r in records:
@@ -80,8 +82,13 @@ def aggregate(records: list[dict[str, Any]], k: int, group_by: str | None) -> di
     return metrics
 
 
-def evaluate(engine: RolloutEngine, dataset: Any, template: ChatTemplate, settings: EvalSettings,
-             out_dir: str | Path | None = None) -> dict[str, float]:
+def evaluate(
+    engine: RolloutEngine,
+    dataset: Any,
+    template: ChatTemplate,
+    settings: EvalSettings,
+    out_dir: str | Path | None = None,
+) -> dict[str, float]:
     """Run greedy (+ k samples) on every row with a gold ``answer``; write metrics.json and samples.jsonl."""
     all_rows = [r for r in dataset if r.get("answer") is not None]
     if not all_rows:
@@ -89,19 +96,33 @@ def evaluate(engine: RolloutEngine, dataset: Any, template: ChatTemplate, settin
     rows = all_rows[rank() :: world_size()]  # each rank scores a shard; records are gathered below
     prompts = [template(r) for r in rows]
     samples = [Sample(prompt_id=r["prompt_id"], question=r["question"], answer=r["answer"]) for r in rows]
-    greedy = engine.generate(prompts, SamplingParams(greedy=True, max_new_tokens=settings.max_new_tokens),
-                             samples=samples)
+    greedy = engine.generate(
+        prompts, SamplingParams(greedy=True, max_new_tokens=settings.max_new_tokens), samples=samples
+    )
     sampled = None
     if settings.k > 1:
-        params = SamplingParams(temperature=settings.temperature, top_p=settings.top_p, n=settings.k,
-                                max_new_tokens=settings.max_new_tokens, seed=settings.seed)
+        params = SamplingParams(
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            n=settings.k,
+            max_new_tokens=settings.max_new_tokens,
+            seed=settings.seed,
+        )
         sampled = engine.generate(prompts, params, samples=samples)
     records = []
     for i, row in enumerate(rows):
         texts = sampled[i].completions if sampled else []
         rec = score_question(row["answer"], greedy[i].completions[0], texts, settings.answer_format)
-        rec.update({"prompt_id": row["prompt_id"], "question": row["question"], "gold": row["answer"],
-                    "greedy": greedy[i].completions[0], "greedy_tokens": greedy[i].lengths[0], "samples": texts})
+        rec.update(
+            {
+                "prompt_id": row["prompt_id"],
+                "question": row["question"],
+                "gold": row["answer"],
+                "greedy": greedy[i].completions[0],
+                "greedy_tokens": greedy[i].lengths[0],
+                "samples": texts,
+            }
+        )
         if settings.group_by and settings.group_by in row:
             rec[settings.group_by] = row[settings.group_by]
         records.append(rec)

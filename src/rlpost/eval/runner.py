@@ -11,13 +11,20 @@ from rlpost.rollout.hf import HFEngine
 
 def settings_from_cfg(eval_cfg: Any, seed: int = 0) -> EvalSettings:
     """Map the ``eval`` config group onto :class:`EvalSettings`."""
-    return EvalSettings(k=eval_cfg.k, temperature=eval_cfg.temperature, top_p=eval_cfg.top_p,
-                        max_new_tokens=eval_cfg.max_new_tokens, answer_format=eval_cfg.answer_format,
-                        group_by=eval_cfg.group_by, seed=seed)
+    return EvalSettings(
+        k=eval_cfg.k,
+        temperature=eval_cfg.temperature,
+        top_p=eval_cfg.top_p,
+        max_new_tokens=eval_cfg.max_new_tokens,
+        answer_format=eval_cfg.answer_format,
+        group_by=eval_cfg.group_by,
+        seed=seed,
+    )
 
 
-def evaluate_model(model: Any, tokenizer: Any, dataset: Any, template: Any, eval_cfg: Any,
-                   out_dir: str | Path | None, seed: int = 0) -> dict[str, float]:
+def evaluate_model(
+    model: Any, tokenizer: Any, dataset: Any, template: Any, eval_cfg: Any, out_dir: str | Path | None, seed: int = 0
+) -> dict[str, float]:
     """Greedy accuracy (+ pass@k/maj@k when ``eval.k > 1``) of ``model`` on ``dataset``; restores train mode."""
     was_training = model.training
     model.eval()

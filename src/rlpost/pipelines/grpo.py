@@ -47,15 +47,16 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         results["before"] = evaluate_model(model, tokenizer, eval_ds, template, cfg.eval, run_dir / "eval_before",
                                            cfg.seed)
         tracker.log({f"eval_before/{k}": v for k, v in results["before"].items()})
-    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=to_grpo_rows(train_ds, template),
-                          processing_class=tokenizer, peft_config=build_peft(cfg.get("peft")))
+    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
+                          train_dataset=to_grpo_rows(train_ds, template), processing_class=tokenizer,
+                          peft_config=build_peft(cfg.get("peft")))
     trainer.train(resume_from_checkpoint=find_resume_checkpoint(args.output_dir))
     trainer.save_model(str(run_dir / "final"))
     results["train"] = {"steps": trainer.state.global_step, "train_runtime_s": trainer.state.log_history[-1].get(
         "train_runtime", float("nan"))}
     if eval_ds is not None and cfg.eval.after:
-        results["after"] = evaluate_model(trainer.model, tokenizer, eval_ds, template, cfg.eval, run_dir / "eval_after",
-                                          cfg.seed)
+        results["after"] = evaluate_model(trainer.model, tokenizer, eval_ds, template, cfg.eval,
+                                          run_dir / "eval_after", cfg.seed)
         tracker.log({f"eval_after/{k}": v for k, v in results["after"].items()})
     if is_main():
         (run_dir / "metrics.json").write_text(json.dumps(results, indent=2))

@@ -40,4 +40,5 @@ class LengthPenalty:
         self.per_char = per_char
 
     def __call__(self, prompts: Any, completions: list[Any], **_: Any) -> list[float | None]:
-        return [-self.per_char * max(0, len(completion_text(c)) - self.max_chars) for c in completions]
+        overs = [max(0, len(completion_text(c)) - self.max_chars) for c in completions]
+        return [-self.per_char * over if over else 0.0 for over in overs]

@@ -22,14 +22,15 @@ def _as_fraction(s: str) -> Fraction | None:
 
 @lru_cache(maxsize=65536)
 def parse_math(s: str) -> Any:
-    """Parse an answer string with math-verify (plain text first, then as inline LaTeX); cached."""
+    """Parse an answer string with math-verify (as inline LaTeX first, then as plain text); cached."""
     from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
 
     configs = [LatexExtractionConfig(), ExprExtractionConfig()]
     timeout = _timeout()
-    parsed = parse(s, extraction_config=configs, parsing_timeout=timeout)
+    # Extracted answers are bare expressions: read them as inline LaTeX first ("2x+1" is 2x+1, not the 2 in it).
+    parsed = parse(f"${s}$", extraction_config=configs, parsing_timeout=timeout)
     if not parsed:
-        parsed = parse(f"${s}$", extraction_config=configs, parsing_timeout=timeout)
+        parsed = parse(s, extraction_config=configs, parsing_timeout=timeout)
     return parsed
 
 

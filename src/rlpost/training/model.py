@@ -88,7 +88,9 @@ def resolve_model_path(model_cfg: Any) -> str:
         if not (out_dir / "config.json").is_file():
             convert_gguf(find_package_file(gguf.package, gguf.file), out_dir)
         return str(out_dir)
-    raise ConfigError("model: set model.path (a HF directory or hub id) or pick a model group, e.g. model=smollm2_135m")
+    raise ConfigError(
+        "model: set model.path (a HF directory or hub id) or pick a model group, e.g. model=smollm2_135m"
+    )
 
 
 def resolve_local_or_hub(path: str) -> str:

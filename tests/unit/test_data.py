@@ -1,0 +1,69 @@
+import json
+
+import pytest
+
+from rlpost.data.prompts import ChatTemplate
+from rlpost.data.sources import generate_arithmetic, load_file
+from rlpost.errors import ConfigError, DataError
+
+
+def test_generate_arithmetic_is_seeded_and_correct():
+    a, b = generate_arithmetic(20, seed=3), generate_arithmetic(20, seed=3)
+    assert a.to_list() == b.to_list()
+    assert generate_arithmetic(20, seed=4).to_list() != a.to_list()
+    for row in a:
+        x, op, y = row["question"].removeprefix("What is ").rstrip("?").split()
+        assert str(eval(f"{x}{op}{y}")) == row["answer"]
+    assert {r["op"] for r in a} == {"add", "mul"}
+
+
+def test_word_problems_keep_the_arithmetic():
+    ds = generate_arithmetic(10, seed=0, style="word")
+    assert all("What is" not in r["question"] for r in ds)
+
+
+def test_load_jsonl_gsm8k_style(tmp_path):
+    p = tmp_path / "d.jsonl"
+    p.write_text(
+        json.dumps({"question": "q1", "answer": "work\n#### 1,000"})
+        + "\n\n"
+        + json.dumps({"question": "q2", "answer": "#### 5"})
+        + "\n"
+    )
+    ds = load_file(str(p), answer_parser="after_hashes")
+    assert ds["answer"] == ["1000", "5"]
+    assert len(set(ds["prompt_id"])) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "message"),
+    [
+        ("", ".jsonl", "no rows"),
+        ('{"question": "a"}\n{bad json\n', ".jsonl", r"d\.jsonl:2: not valid JSON"),
+        ('{"q": "a"}\n', ".jsonl", "row 1 has no 'question'"),
+        ("[1, 2]", ".json", "list of objects"),
+        ("x", ".txt", "unsupported extension"),
+    ],
+)
+def test_bad_files_name_file_and_line(tmp_path, content, suffix, message):
+    p = tmp_path / f"d{suffix}"
+    p.write_text(content)
+    with pytest.raises(DataError, match=message):
+        load_file(str(p))
+
+
+def test_missing_file():
+    with pytest.raises(DataError, match="file not found"):
+        load_file("/nonexistent/x.jsonl")
+
+
+def test_csv_and_json(tmp_path):
+    (tmp_path / "d.csv").write_text("question,answer\nWhat is 1+1?,2\n")
+    (tmp_path / "d.json").write_text(json.dumps([{"question": "x", "answer": "3"}]))
+    assert load_file(str(tmp_path / "d.csv"))["answer"] == ["2"]
+    assert load_file(str(tmp_path / "d.json"))["answer"] == ["3"]
+
+
+def test_chat_template_unknown_column():
+    with pytest.raises(ConfigError, match="nope"):
+        ChatTemplate(user="{nope}")({"question": "x"})

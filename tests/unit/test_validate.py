@@ -1,0 +1,40 @@
+import pytest
+from omegaconf import OmegaConf
+
+from rlpost.config.validate import validate
+from rlpost.errors import ConfigError
+
+
+def _cfg(**over):
+    cfg = OmegaConf.create(
+        {
+            "algo": {"num_generations": 4},
+            "trainer": {"per_device_train_batch_size": 8, "gradient_accumulation_steps": 1},
+            "rollout": {"use_vllm": False, "temperature": 0.7},
+            "eval": {"k": 1},
+        }
+    )
+    return OmegaConf.merge(cfg, OmegaConf.create(over))
+
+
+def test_valid_config_passes():
+    validate(_cfg(), world_size=1, cuda_available=False)
+
+
+@pytest.mark.parametrize(
+    ("over", "ws", "key"),
+    [
+        ({"algo": {"num_generations": 1}}, 1, "algo.num_generations"),
+        ({"trainer": {"per_device_train_batch_size": 6}}, 1, "per_device_train_batch_size"),
+        ({"trainer": {"per_device_train_batch_size": 2}}, 1, "divisible by algo.num_generations"),
+        ({"rollout": {"use_vllm": True}}, 1, "rollout.use_vllm"),
+        ({"eval": {"k": 0}}, 1, "eval.k"),
+    ],
+)
+def test_invalid_configs_name_the_key(over, ws, key):
+    with pytest.raises(ConfigError, match=key):
+        validate(_cfg(**over), world_size=ws, cuda_available=False)
+
+
+def test_world_size_counts_in_batch_geometry():
+    validate(_cfg(trainer={"per_device_train_batch_size": 2}), world_size=2, cuda_available=False)
