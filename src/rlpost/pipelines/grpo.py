@@ -23,6 +23,7 @@ from rlpost.eval.runner import evaluate_model
 from rlpost.pipelines.checkpoints import find_resume_checkpoint
 from rlpost.rewards.build import build_rewards
 from rlpost.tracking import start_run
+from rlpost.training.callbacks import build_callbacks
 from rlpost.training.model import build_peft, load_policy
 from rlpost.training.trl_args import build_trl_args
 
@@ -49,7 +50,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         tracker.log({f"eval_before/{k}": v for k, v in results["before"].items()})
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
                           train_dataset=to_grpo_rows(train_ds, template), processing_class=tokenizer,
-                          peft_config=build_peft(cfg.get("peft")))
+                          peft_config=build_peft(cfg.get("peft")), callbacks=build_callbacks(cfg))
     trainer.train(resume_from_checkpoint=find_resume_checkpoint(args.output_dir))
     trainer.save_model(str(run_dir / "final"))
     results["train"] = {"steps": trainer.state.global_step, "train_runtime_s": trainer.state.log_history[-1].get(
@@ -60,6 +61,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         tracker.log({f"eval_after/{k}": v for k, v in results["after"].items()})
     if is_main():
         (run_dir / "metrics.json").write_text(json.dumps(results, indent=2))
+        (run_dir / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
     tracker.summary({f"{stage}/{k}": v for stage in ("before", "after") for k, v in results.get(stage, {}).items()})
     tracker.finish()
     return results

@@ -1,0 +1,81 @@
+"""GRPO on SmolLM2-135M + arithmetic for a fixed CPU time budget; held-out accuracy before/after.
+
+    python -m bench.grpo_arith --minutes 20            # the issue's budget (~30 min with evaluation)
+    python -m bench.grpo_arith --minutes 2 --model tiny_random --eval-size 8   # smoke
+
+Evaluates on 200 held-out problems (seed 1234, not the training seed) with greedy decoding and maj@k, per
+operation, and on 200 differently worded problems of the same arithmetic (word problems, seed 999). Writes
+bench/results/grpo_arith.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.report import ROOT, machine_info, pct, run_step, write_results
+
+
+def evaluate(model_args: list[str], run_dir: Path, size: int, k: int, style: str, seed: int) -> dict[str, Any]:
+    """rlpost-eval on a generated held-out set."""
+    args = [*model_args, f"data.eval_source.size={size}", f"data.eval_source.seed={seed}",
+            f"data.eval_source.style={style}", f"eval.k={k}"]
+    return run_step("rlpost.evaluate", args, run_dir)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=20.0, help="training wall-clock budget")
+    parser.add_argument("--model", default="smollm2_135m")
+    parser.add_argument("--eval-size", type=int, default=200)
+    parser.add_argument("--k", type=int, default=4, help="samples per question for maj@k on the plain set")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "runs" / "grpo_arith"))
+    parser.add_argument("--name", default="grpo_arith")
+    parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for the training run")
+    args = parser.parse_args()
+    out = Path(args.out)
+    model = [f"model={args.model}"]
+    train_args = [*model, "eval=none", f"max_train_minutes={args.minutes}", "trainer.max_steps=100000",
+                  "trainer.save_strategy=no", "logger=none", *args.overrides]
+    train = run_step("rlpost.train", train_args, out / "train")
+    trained = [f"model.path={out / 'train' / 'final'}"]
+    results: dict[str, Any] = {"settings": {"minutes": args.minutes, "model": args.model, "overrides": args.overrides,
+                                            "eval_size": args.eval_size, "k": args.k, **machine_info()}}
+    for tag, margs in (("before", model), ("after", [*model, *trained])):
+        results[tag] = {
+            "plain": evaluate(margs, out / f"eval_{tag}_plain", args.eval_size, args.k, "plain", 1234)["metrics"],
+            "word": evaluate(margs, out / f"eval_{tag}_word", args.eval_size, 1, "word", 999)["metrics"],
+        }
+    history = json.loads((out / "train" / "log_history.json").read_text())
+    steps = [h for h in history if "step_time" in h]
+    results["train"] = {"steps": len(steps), "wall_s": train["wall_s"], "peak_rss_mb": train["peak_rss_mb"],
+                        "s_per_step": sum(h["step_time"] for h in steps) / max(1, len(steps)),
+                        "reward_first5": _mean([h["reward"] for h in steps[:5]]),
+                        "reward_last5": _mean([h["reward"] for h in steps[-5:]])}
+    write_results(args.name, results, table(results, args.k))
+
+
+def _mean(xs: list[float]) -> float | None:
+    return sum(xs) / len(xs) if xs else None
+
+
+def table(r: dict[str, Any], k: int) -> str:
+    """Markdown summary."""
+    rows = ["| held-out set | metric | before | after |", "|---|---|---|---|"]
+    for split in ("plain", "word"):
+        b, a = r["before"][split], r["after"][split]
+        keys = ["accuracy"] + sorted(x for x in a if x.startswith("accuracy/"))
+        keys += [f"maj@{k}", f"pass@{k}"] if split == "plain" and f"maj@{k}" in a else []
+        rows += [f"| {split} | {key} | {pct(b.get(key))} | {pct(a.get(key))} |" for key in keys]
+    t = r["train"]
+    rows += ["", f"Training: {t['steps']} steps in {r['settings']['minutes']} min budget "
+             f"({t['s_per_step']:.1f} s/step), mean reward first 5 steps {pct(t['reward_first5'])} -> last 5 "
+             f"{pct(t['reward_last5'])}, peak RSS {t['peak_rss_mb']:.0f} MB. Model {r['settings']['model']}, "
+             f"overrides {r['settings']['overrides']}, {r['settings']['date']}."]
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    main()
