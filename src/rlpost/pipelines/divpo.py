@@ -1,0 +1,94 @@
+"""DivPO: diverse preference optimisation, online over ``algo.rounds`` rounds, with the DPO loss.
+
+Stages per round r (files in ``<run_dir>/round_<r>/``, each skipped when it exists, so a killed run resumes):
+  generate   candidates.jsonl  N = algo.n completions per prompt + summed log-probs (current policy, HF engine)
+  score      scored.jsonl      quality reward per completion (cfg.reward, e.g. persona JSON validity)
+  diversity  diversity.jsonl   diversity per completion within its pool (algo.diversity)
+  select     pairs.jsonl       most diverse of the top-rho band vs least diverse of the bottom-rho band
+  train      policy/           trl.DPOTrainer (full or peft=lora); the next round generates from this policy
+Fresh-sample diversity/quality of the base and the final policy: eval_before/, eval_after/ (metrics.json).
+Paper: ../shared/PAPERS.md (DivPO). Launch: ``python -m rlpost.train --config-name divpo [overrides]``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from rlpost.config.validate import validate_divpo
+from rlpost.data.build import build_datasets
+from rlpost.pipelines import divpo_stages as st
+from rlpost.pipelines.stages import read_jsonl, run_stage, write_json, write_jsonl
+from rlpost.rewards.build import build_rewards
+from rlpost.tracking import start_run
+
+logger = logging.getLogger(__name__)
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """Run DivPO rounds; returns per-round selection/training stats and before/after diversity metrics."""
+    from transformers import set_seed
+
+    validate_divpo(cfg)
+    set_seed(cfg.seed)
+    run_dir, algo = Path(cfg.run_dir), cfg.algo
+    tracker = start_run(cfg)
+    prompts, eval_prompts = build_datasets(cfg.data, cfg.seed)
+    template = instantiate(cfg.data.template)
+    funcs, weights = build_rewards(cfg.reward)
+    diversity = instantiate(algo.diversity)
+    keys = list(cfg.data.get("attribute_keys") or []) or None
+    results: dict[str, Any] = {"rounds": []}
+    if eval_prompts is not None and cfg.eval.before:
+        results["before"] = evaluate(cfg, None, eval_prompts, template, funcs, weights, keys, run_dir / "eval_before")
+    policy = None
+    for r in range(algo.rounds):
+        rd = run_dir / f"round_{r}"
+        model_cfg = st.policy_cfg(cfg.model, policy)
+        run_stage("generate", rd / "candidates.jsonl", lambda: st.generate_stage(
+            cfg, model_cfg, prompts, template, rd / "candidates.jsonl", algo.n, cfg.seed + r, cfg.rollout.temperature))
+        run_stage("score", rd / "scored.jsonl", lambda: write_jsonl(
+            rd / "scored.jsonl", st.score_pools(read_jsonl(rd / "candidates.jsonl"), funcs, weights)))
+        run_stage("diversity", rd / "diversity.jsonl", lambda: write_jsonl(
+            rd / "diversity.jsonl", st.score_diversity(read_jsonl(rd / "scored.jsonl"), diversity)))
+        run_stage("select", rd / "pairs.jsonl", lambda: select_stage(rd, algo.rho))
+        run_stage("train", rd / "policy", lambda: write_json(
+            rd / "train_stats.json", st.train_dpo(cfg, model_cfg, read_jsonl(rd / "pairs.jsonl"), rd)),
+            main_only=False)
+        summary = {"round": r, **st.read_json(rd / "select_stats.json"), **st.read_json(rd / "generate_stats.json"),
+                   "train": st.read_json(rd / "train_stats.json")}
+        results["rounds"].append(summary)
+        tracker.log({"divpo/pairs_kept": summary["pairs_kept"], "divpo/tokens_per_s": summary["tokens_per_s"]}, step=r)
+        policy = rd / "policy"
+    if eval_prompts is not None and cfg.eval.after:
+        results["after"] = evaluate(cfg, policy, eval_prompts, template, funcs, weights, keys, run_dir / "eval_after")
+    write_json(run_dir / "metrics.json", results)
+    tracker.summary({f"{s}/{k}": v for s in ("before", "after") for k, v in results.get(s, {}).items()})
+    tracker.finish()
+    return results
+
+
+def select_stage(round_dir: Path, rho: float) -> None:
+    """Select pairs from ``diversity.jsonl``; stats are written first, ``pairs.jsonl`` last."""
+    pairs, stats = st.select_pairs(read_jsonl(round_dir / "diversity.jsonl"), rho)
+    write_json(round_dir / "select_stats.json", stats)
+    write_jsonl(round_dir / "pairs.jsonl", pairs)
+    logger.info("round %s: %d pairs from %d pools, skipped %s", round_dir.name, stats["pairs_kept"], stats["pools"],
+                stats["skipped"])
+
+
+def evaluate(cfg: Any, policy: Path | None, dataset: Any, template: Any, funcs: list[Any], weights: list[float],
+             keys: list[str] | None, out_dir: Path) -> dict[str, float]:
+    """Diversity and quality of ``eval.k`` fresh samples per eval prompt (cached in ``out_dir/metrics.json``)."""
+    def build() -> None:
+        st.generate_stage(cfg, st.policy_cfg(cfg.model, policy), dataset, template, out_dir / "pools.jsonl",
+                          cfg.eval.k, cfg.seed + 10_000, cfg.eval.temperature)
+        rows = st.score_pools(read_jsonl(out_dir / "pools.jsonl"), funcs, weights)
+        write_json(out_dir / "metrics.json", st.evaluate_pools(rows, keys))
+
+    run_stage("evaluate", out_dir / "metrics.json", build)
+    return st.read_json(out_dir / "metrics.json")
