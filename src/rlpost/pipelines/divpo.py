@@ -13,6 +13,8 @@ Paper: ../shared/PAPERS.md (DivPO). Launch: ``python -m rlpost.train --config-na
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,47 +31,73 @@ from rlpost.tracking import start_run
 logger = logging.getLogger(__name__)
 
 
+@dataclass
+class Task:
+    """What every round and evaluation needs, built once from the config."""
+
+    cfg: Any
+    template: Any
+    funcs: list[Any]
+    weights: list[float]
+    diversity: Any
+    keys: list[str] | None
+
+
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Run DivPO rounds; returns per-round selection/training stats and before/after diversity metrics."""
     from transformers import set_seed
 
     validate_divpo(cfg)
     set_seed(cfg.seed)
-    run_dir, algo = Path(cfg.run_dir), cfg.algo
+    run_dir = Path(cfg.run_dir)
     tracker = start_run(cfg)
     prompts, eval_prompts = build_datasets(cfg.data, cfg.seed)
-    template = instantiate(cfg.data.template)
     funcs, weights = build_rewards(cfg.reward)
-    diversity = instantiate(algo.diversity)
-    keys = list(cfg.data.get("attribute_keys") or []) or None
+    task = Task(cfg, instantiate(cfg.data.template), funcs, weights, instantiate(cfg.algo.diversity),
+                list(cfg.data.get("attribute_keys") or []) or None)
     results: dict[str, Any] = {"rounds": []}
     if eval_prompts is not None and cfg.eval.before:
-        results["before"] = evaluate(cfg, None, eval_prompts, template, funcs, weights, keys, run_dir / "eval_before")
+        results["before"] = evaluate(task, None, eval_prompts, run_dir / "eval_before")
     policy = None
-    for r in range(algo.rounds):
-        rd = run_dir / f"round_{r}"
-        model_cfg = st.policy_cfg(cfg.model, policy)
-        run_stage("generate", rd / "candidates.jsonl", lambda: st.generate_stage(
-            cfg, model_cfg, prompts, template, rd / "candidates.jsonl", algo.n, cfg.seed + r, cfg.rollout.temperature))
-        run_stage("score", rd / "scored.jsonl", lambda: write_jsonl(
-            rd / "scored.jsonl", st.score_pools(read_jsonl(rd / "candidates.jsonl"), funcs, weights)))
-        run_stage("diversity", rd / "diversity.jsonl", lambda: write_jsonl(
-            rd / "diversity.jsonl", st.score_diversity(read_jsonl(rd / "scored.jsonl"), diversity)))
-        run_stage("select", rd / "pairs.jsonl", lambda: select_stage(rd, algo.rho))
-        run_stage("train", rd / "policy", lambda: write_json(
-            rd / "train_stats.json", st.train_dpo(cfg, model_cfg, read_jsonl(rd / "pairs.jsonl"), rd)),
-            main_only=False)
-        summary = {"round": r, **st.read_json(rd / "select_stats.json"), **st.read_json(rd / "generate_stats.json"),
-                   "train": st.read_json(rd / "train_stats.json")}
+    for r in range(cfg.algo.rounds):
+        policy = run_round(task, r, policy, prompts, run_dir / f"round_{r}")
+        summary = {"round": r, **st.read_json(policy.parent / "select_stats.json"),
+                   **st.read_json(policy.parent / "generate_stats.json"),
+                   "train": st.read_json(policy.parent / "train_stats.json")}
         results["rounds"].append(summary)
         tracker.log({"divpo/pairs_kept": summary["pairs_kept"], "divpo/tokens_per_s": summary["tokens_per_s"]}, step=r)
-        policy = rd / "policy"
     if eval_prompts is not None and cfg.eval.after:
-        results["after"] = evaluate(cfg, policy, eval_prompts, template, funcs, weights, keys, run_dir / "eval_after")
+        results["after"] = evaluate(task, policy, eval_prompts, run_dir / "eval_after")
     write_json(run_dir / "metrics.json", results)
     tracker.summary({f"{s}/{k}": v for s in ("before", "after") for k, v in results.get(s, {}).items()})
     tracker.finish()
     return results
+
+
+def run_round(task: Task, r: int, policy: Path | None, prompts: Any, rd: Path) -> Path:
+    """generate -> score -> diversity -> select -> train for round ``r``; returns the new policy directory."""
+    cfg, model_cfg = task.cfg, st.policy_cfg(task.cfg.model, policy)
+    run_stage("generate", rd / "candidates.jsonl", partial(
+        st.generate_stage, cfg, model_cfg, prompts, task.template, rd / "candidates.jsonl", cfg.algo.n,
+        cfg.seed + r, cfg.rollout.temperature))
+    run_stage("score", rd / "scored.jsonl", partial(
+        map_rows, rd / "candidates.jsonl", rd / "scored.jsonl", partial(st.score_pools, funcs=task.funcs,
+                                                                         weights=task.weights)))
+    run_stage("diversity", rd / "diversity.jsonl", partial(
+        map_rows, rd / "scored.jsonl", rd / "diversity.jsonl", partial(st.score_diversity, diversity=task.diversity)))
+    run_stage("select", rd / "pairs.jsonl", partial(select_stage, rd, cfg.algo.rho))
+    run_stage("train", rd / "policy", partial(train_stage, cfg, model_cfg, rd), main_only=False)
+    return rd / "policy"
+
+
+def map_rows(src: Path, dst: Path, fn: Any) -> None:
+    """Read pool rows from ``src``, transform them with ``fn``, write ``dst``."""
+    write_jsonl(dst, fn(read_jsonl(src)))
+
+
+def train_stage(cfg: Any, model_cfg: Any, rd: Path) -> None:
+    """DPO on ``pairs.jsonl``; saves ``policy/`` and ``train_stats.json``."""
+    write_json(rd / "train_stats.json", st.train_dpo(cfg, model_cfg, read_jsonl(rd / "pairs.jsonl"), rd))
 
 
 def select_stage(round_dir: Path, rho: float) -> None:
@@ -81,14 +109,15 @@ def select_stage(round_dir: Path, rho: float) -> None:
                 stats["skipped"])
 
 
-def evaluate(cfg: Any, policy: Path | None, dataset: Any, template: Any, funcs: list[Any], weights: list[float],
-             keys: list[str] | None, out_dir: Path) -> dict[str, float]:
+def evaluate(task: Task, policy: Path | None, dataset: Any, out_dir: Path) -> dict[str, float]:
     """Diversity and quality of ``eval.k`` fresh samples per eval prompt (cached in ``out_dir/metrics.json``)."""
+    cfg = task.cfg
+
     def build() -> None:
-        st.generate_stage(cfg, st.policy_cfg(cfg.model, policy), dataset, template, out_dir / "pools.jsonl",
+        st.generate_stage(cfg, st.policy_cfg(cfg.model, policy), dataset, task.template, out_dir / "pools.jsonl",
                           cfg.eval.k, cfg.seed + 10_000, cfg.eval.temperature)
-        rows = st.score_pools(read_jsonl(out_dir / "pools.jsonl"), funcs, weights)
-        write_json(out_dir / "metrics.json", st.evaluate_pools(rows, keys))
+        rows = st.score_pools(read_jsonl(out_dir / "pools.jsonl"), task.funcs, task.weights)
+        write_json(out_dir / "metrics.json", st.evaluate_pools(rows, task.keys))
 
     run_stage("evaluate", out_dir / "metrics.json", build)
     return st.read_json(out_dir / "metrics.json")
