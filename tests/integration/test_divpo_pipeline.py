@@ -16,7 +16,8 @@ pytestmark = pytest.mark.integration
 def tiny_cfg(run_dir: Path, extra: list[str] | None = None):
     cfg = compose_recipe("divpo", [
         "model=tiny_random", "logger=none", f"run_dir={run_dir}", "algo.n=4", "data.source.repeats=3",
-        "rollout.max_new_tokens=8", "eval.k=4", "eval.batch_size=16", "trainer.max_steps=2",
+        "rollout.max_new_tokens=8", "eval.k=4", "eval.batch_size=16", "eval.embedding_spread=false",
+        "trainer.max_steps=2",
         "trainer.per_device_train_batch_size=2", "trainer.bf16=false", "trainer.learning_rate=1.0e-2",
         "trainer.disable_tqdm=true", "run_name=divpo-test", *(extra or [])])
     OmegaConf.set_struct(cfg, False)

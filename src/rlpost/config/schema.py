@@ -68,6 +68,8 @@ class EvalConfig:
     autocast_dtype: str | None = "bfloat16"
     before: bool = True
     after: bool = True
+    # DivPO eval: also report the mean pairwise MiniLM embedding distance of each prompt's samples
+    embedding_spread: bool = False
 
 
 def config_dirs() -> tuple[Path, Path]:

@@ -13,7 +13,13 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from rlpost.selection.diversity import extract_words, normalise_value, parse_json_object
+from rlpost.selection.diversity import (
+    compute_mean_distance,
+    extract_words,
+    load_embedder,
+    normalise_value,
+    parse_json_object,
+)
 
 
 def unique_ratio(values: Sequence[str]) -> float:
@@ -120,3 +126,12 @@ def average_metrics(per_prompt: Sequence[dict[str, Any]]) -> dict[str, float]:
         for k, v in m.items():
             sums.setdefault(k, []).append(float(v))
     return {k: sum(v) / len(v) for k, v in sums.items()}
+
+
+def embedding_spread(texts: Sequence[str], model_dir: str | None = None) -> float:
+    """Mean pairwise cosine distance of the texts' sentence embeddings (MiniLM by default; loads the encoder)."""
+    if len(texts) < 2:
+        return 0.0
+    vectors = load_embedder(model_dir).encode(list(texts), batch_size=64, convert_to_numpy=True).tolist()
+    distances = compute_mean_distance(vectors)
+    return sum(distances) / len(distances)

@@ -117,7 +117,7 @@ def evaluate(task: Task, policy: Path | None, dataset: Any, out_dir: Path) -> di
         st.generate_stage(cfg, st.policy_cfg(cfg.model, policy), dataset, task.template, out_dir / "pools.jsonl",
                           cfg.eval.k, cfg.seed + 10_000, cfg.eval.temperature)
         rows = st.score_pools(read_jsonl(out_dir / "pools.jsonl"), task.funcs, task.weights)
-        write_json(out_dir / "metrics.json", st.evaluate_pools(rows, task.keys))
+        write_json(out_dir / "metrics.json", st.evaluate_pools(rows, task.keys, cfg.eval.embedding_spread))
 
     run_stage("evaluate", out_dir / "metrics.json", build)
     return st.read_json(out_dir / "metrics.json")

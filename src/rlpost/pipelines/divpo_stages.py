@@ -147,11 +147,20 @@ def train_dpo(cfg: Any, model_cfg: Any, pairs: list[dict[str, Any]], round_dir: 
             "reward_margin_last": logs[-1].get("rewards/margins") if logs else None}
 
 
-def evaluate_pools(rows: list[dict[str, Any]], keys: list[str] | None) -> dict[str, float]:
+def evaluate_pools(rows: list[dict[str, Any]], keys: list[str] | None, embeddings: bool = False) -> dict[str, float]:
     """Diversity (per prompt, averaged) and quality of scored pools of fresh samples."""
-    from rlpost.eval.diversity import average_metrics, compute_diversity_metrics, compute_quality_metrics
+    from rlpost.eval.diversity import (
+        average_metrics,
+        compute_diversity_metrics,
+        compute_quality_metrics,
+        embedding_spread,
+    )
 
-    metrics = average_metrics([compute_diversity_metrics(r["completions"], keys) for r in rows])
+    per_prompt = [compute_diversity_metrics(r["completions"], keys) for r in rows]
+    if embeddings:
+        for m, r in zip(per_prompt, rows, strict=True):
+            m["embedding_spread"] = embedding_spread(r["completions"])
+    metrics = average_metrics(per_prompt)
     metrics.update(compute_quality_metrics([x for r in rows for x in r["rewards"]]))
     return metrics
 

@@ -32,3 +32,8 @@ def test_empty_inputs() -> None:
 
 def test_quality_metrics() -> None:
     assert m.compute_quality_metrics([1.0, 0.0]) == {"quality/mean_reward": 0.5, "quality/valid_rate": 0.5}
+
+
+@pytest.mark.slow
+def test_embedding_spread_orders_pools() -> None:
+    assert m.embedding_spread(["Oslo", "a cake recipe", "quantum physics"]) > m.embedding_spread(["Oslo"] * 3)
