@@ -54,7 +54,7 @@ def test_divpo_round_trains_and_resumes(tmp_path: Path) -> None:
     assert len(candidates["completions"]) == len(candidates["logprobs"]) == 4
     assert results["rounds"][0]["train"]["steps"] == 2
     assert results["rounds"][0]["tokens_per_s"] > 0
-    assert "unique/mean_attribute" in results["after"] and "quality/valid_rate" in results["before"]
+    assert "unique/mean_attribute" in results["eval_after"] and "quality/valid_rate" in results["eval_before"]
     base = load_weights(Path(resolve_model_path(cfg.model)))
     trained = load_weights(rd / "policy")
     assert any(not base[k].equal(trained[k]) for k in base), "DPO did not change the weights"
@@ -78,3 +78,18 @@ def test_divpo_all_invalid_pools_fail_clearly_and_keep_stages(tmp_path: Path) ->
         run(cfg)
     rd = tmp_path / "run" / "round_0"
     assert (rd / "diversity.jsonl").is_file() and not (rd / "pairs.jsonl").exists()
+
+
+def test_divpo_lora_two_online_rounds(tmp_path: Path) -> None:
+    from rlpost.pipelines.divpo import run
+    from rlpost.training.model import resolve_model_path
+
+    cfg = tiny_cfg(tmp_path / "run", ["peft=lora", "algo.rounds=2", "eval.before=false", "eval.after=false",
+                                      "trainer.max_steps=1"])
+    results = run(cfg)
+    assert [r["round"] for r in results["rounds"]] == [0, 1]
+    # round 1 sampled from round 0's merged policy, and its training moved the weights again
+    base = load_weights(Path(resolve_model_path(cfg.model)))
+    r0, r1 = (load_weights(tmp_path / "run" / f"round_{r}" / "policy") for r in (0, 1))
+    assert set(r0) == set(base)  # merged full model, no adapter keys
+    assert any(not base[k].equal(r0[k]) for k in base) and any(not r0[k].equal(r1[k]) for k in r0)

@@ -44,7 +44,7 @@ class Task:
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """Run DivPO rounds; returns per-round selection/training stats and before/after diversity metrics."""
+    """Run DivPO rounds; returns per-round stats (``rounds``) and fresh-sample metrics (``eval_before/after``)."""
     from transformers import set_seed
 
     validate_divpo(cfg)
@@ -57,7 +57,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                 list(cfg.data.get("attribute_keys") or []) or None)
     results: dict[str, Any] = {"rounds": []}
     if eval_prompts is not None and cfg.eval.before:
-        results["before"] = evaluate(task, None, eval_prompts, run_dir / "eval_before")
+        results["eval_before"] = evaluate(task, None, eval_prompts, run_dir / "eval_before")
     policy = None
     for r in range(cfg.algo.rounds):
         policy = run_round(task, r, policy, prompts, run_dir / f"round_{r}")
@@ -67,9 +67,12 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         results["rounds"].append(summary)
         tracker.log({"divpo/pairs_kept": summary["pairs_kept"], "divpo/tokens_per_s": summary["tokens_per_s"]}, step=r)
     if eval_prompts is not None and cfg.eval.after:
-        results["after"] = evaluate(task, policy, eval_prompts, run_dir / "eval_after")
+        results["eval_after"] = evaluate(task, policy, eval_prompts, run_dir / "eval_after")
     write_json(run_dir / "metrics.json", results)
-    tracker.summary({f"{s}/{k}": v for s in ("before", "after") for k, v in results.get(s, {}).items()})
+    for stage in ("eval_before", "eval_after"):
+        if stage in results:
+            logger.info("%s: %s", stage, ", ".join(f"{k} {v:.3f}" for k, v in sorted(results[stage].items())))
+    tracker.summary({f"{s}/{k}": v for s in ("eval_before", "eval_after") for k, v in results.get(s, {}).items()})
     tracker.finish()
     return results
 
