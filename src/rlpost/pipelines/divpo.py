@@ -23,10 +23,12 @@ from omegaconf import DictConfig
 
 from rlpost.config.validate import validate_divpo
 from rlpost.data.build import build_datasets
+from rlpost.distributed import is_main
 from rlpost.pipelines import divpo_stages as st
 from rlpost.pipelines.stages import read_jsonl, run_stage, write_json, write_jsonl
 from rlpost.rewards.build import build_rewards
 from rlpost.tracking import start_run
+from rlpost.training.trl_args import build_trl_args
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
     validate_divpo(cfg)
     set_seed(cfg.seed)
+    build_trl_args(cfg.trainer)  # under torchrun this sets up the process group the stage barriers use
     run_dir = Path(cfg.run_dir)
     tracker = start_run(cfg)
     prompts, eval_prompts = build_datasets(cfg.data, cfg.seed)
@@ -68,7 +71,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         tracker.log({"divpo/pairs_kept": summary["pairs_kept"], "divpo/tokens_per_s": summary["tokens_per_s"]}, step=r)
     if eval_prompts is not None and cfg.eval.after:
         results["eval_after"] = evaluate(task, policy, eval_prompts, run_dir / "eval_after")
-    write_json(run_dir / "metrics.json", results)
+    if is_main():
+        write_json(run_dir / "metrics.json", results)
     for stage in ("eval_before", "eval_after"):
         if stage in results:
             logger.info("%s: %s", stage, ", ".join(f"{k} {v:.3f}" for k, v in sorted(results[stage].items())))
@@ -99,8 +103,10 @@ def map_rows(src: Path, dst: Path, fn: Any) -> None:
 
 
 def train_stage(cfg: Any, model_cfg: Any, rd: Path) -> None:
-    """DPO on ``pairs.jsonl``; saves ``policy/`` and ``train_stats.json``."""
-    write_json(rd / "train_stats.json", st.train_dpo(cfg, model_cfg, read_jsonl(rd / "pairs.jsonl"), rd))
+    """DPO on ``pairs.jsonl`` (every rank); rank 0 saves ``policy/`` and ``train_stats.json``."""
+    stats = st.train_dpo(cfg, model_cfg, read_jsonl(rd / "pairs.jsonl"), rd)
+    if is_main():
+        write_json(rd / "train_stats.json", stats)
 
 
 def select_stage(round_dir: Path, rho: float) -> None:

@@ -110,8 +110,7 @@ def select_pairs(rows: list[dict[str, Any]], rho: float) -> tuple[list[dict[str,
             continue
         pair = select_divpo_pair(to_group(row), row["rewards"], row["diversity"], rho)
         if pair is None:
-            rewards = [r for r in row["rewards"] if r is not None]
-            skipped["all_invalid" if rewards and max(rewards) <= 0 else "no_reward_spread"] += 1
+            skipped[skip_reason(row["rewards"])] += 1
             continue
         pairs.append({"prompt_id": row["prompt_id"], "prompt": pair.prompt, "chosen": pair.chosen,
                       "rejected": pair.rejected, "meta": pair.meta})
@@ -120,6 +119,19 @@ def select_pairs(rows: list[dict[str, Any]], rho: float) -> tuple[list[dict[str,
         raise DataError(f"DivPO select: none of {len(rows)} pools produced a pair (skipped: {dict(skipped)}); every "
                         "pool had equal rewards. Raise algo.n or rollout.temperature, or use a reward with spread")
     return pairs, stats
+
+
+def skip_reason(rewards: list[float | None]) -> str:
+    """Why a pool gave no pair: ``too_few_scored``, ``all_invalid`` (every reward 0) or ``equal_rewards``.
+
+    Example:
+        >>> skip_reason([0.0, 0.0]), skip_reason([1.0, 1.0]), skip_reason([None, 1.0])
+        ('all_invalid', 'equal_rewards', 'too_few_scored')
+    """
+    scored = [r for r in rewards if r is not None]
+    if len(scored) < 2:
+        return "too_few_scored"
+    return "all_invalid" if all(r == 0 for r in scored) else "equal_rewards"
 
 
 def train_dpo(cfg: Any, model_cfg: Any, pairs: list[dict[str, Any]], round_dir: Path) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from rlpost.distributed import barrier, is_main
+from rlpost.distributed import barrier, broadcast_object, is_main
 
 logger = logging.getLogger(__name__)
 
@@ -52,16 +52,17 @@ def run_stage(name: str, output: Path, build: Callable[[], None], main_only: boo
         name: stage name for the log.
         output: the file or directory the stage produces.
         build: writes ``output`` (atomically: write a temp path, then rename).
-        main_only: run on rank 0 only; other ranks wait at a barrier (generation/scoring stages).
+        main_only: run on rank 0 only (generation, scoring); other ranks wait at the barrier. Training runs on
+            every rank (``main_only=False``).
     """
-    if output.exists():
+    # rank 0 decides, so every rank takes the same branch and calls the same collectives
+    if broadcast_object(output.exists()):
         logger.info("stage %-9s skipped: %s exists", name, output)
         return False
     if is_main() or not main_only:
         logger.info("stage %-9s -> %s", name, output)
         build()
-    if main_only:
-        barrier()
+    barrier()
     return True
 
 
