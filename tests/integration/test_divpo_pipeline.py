@@ -93,3 +93,14 @@ def test_divpo_lora_two_online_rounds(tmp_path: Path) -> None:
     r0, r1 = (load_weights(tmp_path / "run" / f"round_{r}" / "policy") for r in (0, 1))
     assert set(r0) == set(base)  # merged full model, no adapter keys
     assert any(not base[k].equal(r0[k]) for k in base) and any(not r0[k].equal(r1[k]) for k in r0)
+
+
+def test_divpo_split_stages(tmp_path: Path) -> None:
+    from rlpost.pipelines.divpo import run
+
+    rd = tmp_path / "run" / "round_0"
+    first = run(tiny_cfg(tmp_path / "run", ["stages=[generate,score,diversity,select]", "trainer.max_steps=1"]))
+    assert first["rounds"] == [] and "eval_after" not in first
+    assert (rd / "pairs.jsonl").is_file() and not (rd / "policy").exists()
+    second = run(tiny_cfg(tmp_path / "run", ["stages=[train]", "trainer.max_steps=1"]))
+    assert (rd / "policy" / "model.safetensors").is_file() and second["rounds"][0]["train"]["steps"] == 1

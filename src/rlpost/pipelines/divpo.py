@@ -23,7 +23,7 @@ from omegaconf import DictConfig
 
 from rlpost.config.validate import validate_divpo
 from rlpost.data.build import build_datasets
-from rlpost.distributed import is_main
+from rlpost.distributed import broadcast_object, is_main
 from rlpost.pipelines import divpo_stages as st
 from rlpost.pipelines.stages import read_jsonl, run_stage, write_json, write_jsonl
 from rlpost.rewards.build import build_rewards
@@ -59,17 +59,20 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     task = Task(cfg, instantiate(cfg.data.template), funcs, weights, instantiate(cfg.algo.diversity),
                 list(cfg.data.get("attribute_keys") or []) or None)
     results: dict[str, Any] = {"rounds": []}
-    if eval_prompts is not None and cfg.eval.before:
+    evaluating = eval_prompts is not None and "evaluate" in cfg.stages
+    if evaluating and cfg.eval.before:
         results["eval_before"] = evaluate(task, None, eval_prompts, run_dir / "eval_before")
     policy = None
     for r in range(cfg.algo.rounds):
         policy = run_round(task, r, policy, prompts, run_dir / f"round_{r}")
+        if policy is None:
+            break
         summary = {"round": r, **st.read_json(policy.parent / "select_stats.json"),
                    **st.read_json(policy.parent / "generate_stats.json"),
                    "train": st.read_json(policy.parent / "train_stats.json")}
         results["rounds"].append(summary)
         tracker.log({"divpo/pairs_kept": summary["pairs_kept"], "divpo/tokens_per_s": summary["tokens_per_s"]}, step=r)
-    if eval_prompts is not None and cfg.eval.after:
+    if evaluating and cfg.eval.after and policy is not None:
         results["eval_after"] = evaluate(task, policy, eval_prompts, run_dir / "eval_after")
     if is_main():
         write_json(run_dir / "metrics.json", results)
@@ -81,19 +84,29 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     return results
 
 
-def run_round(task: Task, r: int, policy: Path | None, prompts: Any, rd: Path) -> Path:
-    """generate -> score -> diversity -> select -> train for round ``r``; returns the new policy directory."""
+def run_round(task: Task, r: int, policy: Path | None, prompts: Any, rd: Path) -> Path | None:
+    """generate -> score -> diversity -> select -> train for round ``r``; returns the new policy directory.
+
+    Stops (returns None) at the first unfinished stage that is not in ``cfg.stages``: a split launch runs
+    ``stages=[generate,score,diversity,select]`` in one process, then ``stages=[train]`` under torchrun.
+    """
     cfg, model_cfg = task.cfg, st.policy_cfg(task.cfg.model, policy)
-    run_stage("generate", rd / "candidates.jsonl", partial(
-        st.generate_stage, cfg, model_cfg, prompts, task.template, rd / "candidates.jsonl", cfg.algo.n,
-        cfg.seed + r, cfg.rollout.temperature))
-    run_stage("score", rd / "scored.jsonl", partial(
-        map_rows, rd / "candidates.jsonl", rd / "scored.jsonl", partial(st.score_pools, funcs=task.funcs,
-                                                                         weights=task.weights)))
-    run_stage("diversity", rd / "diversity.jsonl", partial(
-        map_rows, rd / "scored.jsonl", rd / "diversity.jsonl", partial(st.score_diversity, diversity=task.diversity)))
-    run_stage("select", rd / "pairs.jsonl", partial(select_stage, rd, cfg.algo.rho))
-    run_stage("train", rd / "policy", partial(train_stage, cfg, model_cfg, rd), main_only=False)
+    plan = [
+        ("generate", rd / "candidates.jsonl", partial(st.generate_stage, cfg, model_cfg, prompts, task.template,
+                                                      rd / "candidates.jsonl", cfg.algo.n, cfg.seed + r,
+                                                      cfg.rollout.temperature)),
+        ("score", rd / "scored.jsonl", partial(map_rows, rd / "candidates.jsonl", rd / "scored.jsonl", partial(
+            st.score_pools, funcs=task.funcs, weights=task.weights))),
+        ("diversity", rd / "diversity.jsonl", partial(map_rows, rd / "scored.jsonl", rd / "diversity.jsonl",
+                                                      partial(st.score_diversity, diversity=task.diversity))),
+        ("select", rd / "pairs.jsonl", partial(select_stage, rd, cfg.algo.rho)),
+        ("train", rd / "policy", partial(train_stage, cfg, model_cfg, rd)),
+    ]
+    for name, output, build in plan:
+        if name not in cfg.stages and not broadcast_object(output.exists()):
+            logger.info("stage %s not in stages=%s: stopping at round %d", name, list(cfg.stages), r)
+            return None
+        run_stage(name, output, build, main_only=name != "train")
     return rd / "policy"
 
 
