@@ -13,7 +13,8 @@ CASES = [("divpo", []), ("divpo", ["algo=dpo"]), ("divpo", ["algo/diversity=logp
                                                            "reward=one_word"]),
          ("divpo", ["algo/diversity=word", "data=keyword_story", "reward=keywords"]),
          ("divpo", ["algo/diversity=embedding", "peft=lora"]),
-         ("divpo_smollm2_persona", []), ("divpo_llama3_1_8b_persona", [])]
+         ("divpo_smollm2_persona", []), ("divpo_llama3_1_8b_persona", []),
+         ("divpo_smollm2_persona", ["+debug=divpo_smoke"]), ("divpo_llama3_1_8b_persona", ["+debug=divpo_smoke"])]
 
 
 @pytest.mark.parametrize(("name", "overrides"), CASES)
