@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
@@ -21,6 +22,22 @@ class GRPOAlgoConfig:
     entropy_coef: float = 0.0
     mask_truncated_completions: bool = False
     num_iterations: int = 1
+
+
+@dataclass
+class DivPOAlgoConfig:
+    """rlpost-owned DivPO knobs: pool size, band width, criterion, online rounds."""
+
+    # completions per prompt (the pool, N)
+    n: int = 16
+    # reward band as a fraction of the pool's reward range, in [0, 0.5]; 0 = best-vs-worst DPO
+    rho: float = 0.3
+    # a (group) -> list[float] criterion node with _target_ and _partial_: true
+    diversity: Any = None
+    # online rounds (generate from the latest policy); 1 = offline DivPO
+    rounds: int = 1
+    # sequences per generate call
+    generation_batch_size: int = 64
 
 
 @dataclass
@@ -51,6 +68,8 @@ class EvalConfig:
     autocast_dtype: str | None = "bfloat16"
     before: bool = True
     after: bool = True
+    # DivPO eval: also report the mean pairwise MiniLM embedding distance of each prompt's samples
+    embedding_spread: bool = False
 
 
 def config_dirs() -> tuple[Path, Path]:
@@ -66,5 +85,6 @@ def register_configs() -> None:
     """Register the schemas so group files can extend them (``defaults: [grpo_schema, _self_]``)."""
     cs = ConfigStore.instance()
     cs.store(group="algo", name="grpo_schema", node=GRPOAlgoConfig)
+    cs.store(group="algo", name="divpo_schema", node=DivPOAlgoConfig)
     cs.store(group="rollout", name="rollout_schema", node=RolloutConfig)
     cs.store(group="eval", name="eval_schema", node=EvalConfig)

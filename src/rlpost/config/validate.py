@@ -15,6 +15,8 @@ def validate(cfg: Any, world_size: int = 1, cuda_available: bool | None = None) 
         cuda_available = torch.cuda.is_available()
     if "algo" in cfg and "num_generations" in cfg.algo:
         validate_grpo(cfg, world_size)
+    if "algo" in cfg and "rho" in cfg.algo:
+        validate_divpo(cfg)
     rollout = cfg.get("rollout")
     if rollout is not None and rollout.get("use_vllm") and not cuda_available:
         raise ConfigError("rollout.use_vllm=true needs a CUDA GPU; on CPU use rollout=hf")
@@ -38,3 +40,17 @@ def validate_grpo(cfg: Any, world_size: int) -> None:
             f"({tr.gradient_accumulation_steps}) x world size ({world_size}) = {per_step} completions per step must "
             f"be divisible by algo.num_generations={g}"
         )
+
+
+def validate_divpo(cfg: Any) -> None:
+    """DivPO pool and band settings (../shared/PAPERS.md (DivPO))."""
+    from rlpost.selection.divpo import check_rho
+
+    algo = cfg.algo
+    if algo.n < 2:
+        raise ConfigError(f"algo.n={algo.n} must be >= 2 (a preference pair needs two completions of one prompt)")
+    check_rho(algo.rho)
+    if algo.rounds < 1:
+        raise ConfigError(f"algo.rounds={algo.rounds} must be >= 1")
+    if algo.get("diversity") is None or "_target_" not in algo.diversity:
+        raise ConfigError("algo.diversity must be a node with _target_ (e.g. rlpost.selection.diversity.word_rarity)")

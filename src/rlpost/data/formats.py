@@ -15,3 +15,13 @@ def to_grpo_rows(dataset: Any, template: ChatTemplate) -> Any:
     if "question" not in dataset.column_names:
         raise DataError(f"training dataset has no 'question' column (columns: {dataset.column_names})")
     return dataset.map(lambda row: {"prompt": template(row)})
+
+
+def to_dpo_rows(pairs: list[dict[str, Any]]) -> Any:
+    """Preference pairs -> TRL's conversational preference columns ``prompt``, ``chosen``, ``rejected``."""
+    from datasets import Dataset
+
+    if not pairs:
+        raise DataError("no preference pairs to train on")
+    return Dataset.from_list([{"prompt": p["prompt"], "chosen": [{"role": "assistant", "content": p["chosen"]}],
+                               "rejected": [{"role": "assistant", "content": p["rejected"]}]} for p in pairs])

@@ -1,0 +1,156 @@
+"""Benchmark: base vs DPO (rho=0) vs DivPO per diversity criterion, same budget, fresh-sample diversity + quality.
+
+Every arm runs the DivPO pipeline (``rlpost.pipelines.divpo.run``) from the same recipe with the same seed, pool
+size, prompts, rounds and DPO steps; only ``algo`` differs. The base model's metrics are the first arm's
+``eval_before`` (identical for every arm: same seed, same model). Writes ``bench/results/divpo.json`` and ``.md``.
+
+    python bench/divpo.py                                  # SmolLM2 persona (CPU, see the .md for the time)
+    python bench/divpo.py --model tiny_random --n 4 --repeats 2 --eval-k 4 --max-new-tokens 8 \\
+        --rounds 1 --max-steps 1 --override reward=length --arms dpo divpo_attribute      # smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+ARMS: dict[str, list[str]] = {
+    "dpo": ["algo=dpo"],
+    "divpo_attribute": ["algo=divpo", "algo/diversity=attribute"],
+    "divpo_word": ["algo=divpo", "algo/diversity=word"],
+    "divpo_logprob": ["algo=divpo", "algo/diversity=logprob"],
+    "divpo_embedding": ["algo=divpo", "algo/diversity=embedding"],
+}
+HEADLINE = "unique/mean_attribute"
+logger = logging.getLogger("bench.divpo")
+
+
+def compose(recipe: str, overrides: list[str]) -> Any:
+    """Compose a recipe like the CLI does; drop the hydra node so the pipeline can run in-process."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from rlpost.config import register_configs
+
+    register_configs()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(ROOT / "recipes"), version_base="1.3"):
+        cfg = hydra_compose(config_name=recipe, overrides=[f"hydra.searchpath=[file://{ROOT / 'conf'}]", *overrides])
+    OmegaConf.set_struct(cfg, False)
+    return cfg
+
+
+def run_arm(name: str, args: argparse.Namespace, work: Path, first: bool) -> dict[str, Any]:
+    """Run one arm; returns its metrics, per-round stats and wall time (or the error if it produced no pairs)."""
+    from rlpost.errors import UserError
+    from rlpost.pipelines.divpo import run
+
+    overrides = [f"model={args.model}", "logger=none", f"run_dir={work / name}", f"run_name=bench-{name}",
+                 f"algo.n={args.n}", f"algo.rounds={args.rounds}", f"data.source.repeats={args.repeats}",
+                 f"eval.k={args.eval_k}", f"rollout.max_new_tokens={args.max_new_tokens}",
+                 f"trainer.max_steps={args.max_steps}", f"eval.before={str(first).lower()}",
+                 f"eval.embedding_spread={str(args.embedding_spread).lower()}", *ARMS[name], *args.override]
+    if args.rho is not None and name != "dpo":
+        overrides.append(f"algo.rho={args.rho}")
+    cfg = compose(args.recipe, overrides)
+    start = time.perf_counter()
+    try:
+        results = run(cfg)
+    except UserError as err:
+        return {"error": str(err), "wall_s": time.perf_counter() - start}
+    wall = time.perf_counter() - start
+    rounds = results["rounds"]
+    return {"after": results.get("eval_after", {}), "before": results.get("eval_before"), "rounds": rounds,
+            "wall_s": wall,
+            "tokens_per_s": sum(r["tokens_per_s"] for r in rounds) / len(rounds),
+            "generate_s_per_round": sum(r["generate_s"] for r in rounds) / len(rounds),
+            "pairs_kept": [r["pairs_kept"] for r in rounds], "rho": cfg.algo.rho}
+
+
+def check_target(arms: dict[str, Any]) -> dict[str, Any]:
+    """Issue 4 target: DivPO attribute diversity >= 1.3x DPO's, valid rate within 5 points (measured, per arm)."""
+    dpo = arms.get("dpo", {}).get("after", {})
+    out = {}
+    for name, arm in arms.items():
+        if not name.startswith("divpo") or "after" not in arm or HEADLINE not in dpo:
+            continue
+        div, base_div = arm["after"].get(HEADLINE, 0.0), dpo[HEADLINE]
+        gap = 100 * (arm["after"]["quality/valid_rate"] - dpo["quality/valid_rate"])
+        rel = (div / base_div - 1) if base_div > 0 else float("inf") if div > 0 else 0.0
+        out[name] = {"diversity_gain_vs_dpo": rel, "valid_rate_gap_points": gap, "met": rel >= 0.3 and gap >= -5}
+    return out
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    """A results table: one row per arm."""
+    cols = [HEADLINE, "unique/first_name", "unique/city", "unique/occupation", "entropy/first_name",
+            "distinct_1", "compression_ratio", "embedding_spread", "quality/valid_rate", "quality/mean_reward"]
+    lines = [f"# DivPO benchmark ({report['settings']['model']}, {report['settings']['recipe']})", "",
+             f"Settings: `{json.dumps(report['settings'])}`", "",
+             "| arm | " + " | ".join(cols) + " | pairs kept | gen tok/s | gen s/round | wall s |",
+             "|" + "---|" * (len(cols) + 5)]
+    for name, arm in report["arms"].items():
+        if "error" in arm:
+            lines.append(f"| {name} | error: {arm['error']} |")
+            continue
+        m = arm["after"] if name != "base" else arm["metrics"]
+        vals = " | ".join(f"{m[c]:.3f}" if c in m else "-" for c in cols)
+        extra = ("- | - | - | -" if name == "base" else f"{arm['pairs_kept']} | {arm['tokens_per_s']:.0f} | "
+                 f"{arm['generate_s_per_round']:.1f} | {arm['wall_s']:.0f}")
+        lines.append(f"| {name} | {vals} | {extra} |")
+    lines += ["", "Target (issue 4): DivPO unique/mean_attribute >= 1.3x DPO, valid rate within 5 points.", ""]
+    for name, t in report["target"].items():
+        lines.append(f"- {name}: diversity {t['diversity_gain_vs_dpo']:+.1%} vs DPO, valid-rate gap "
+                     f"{t['valid_rate_gap_points']:+.1f} points -> {'met' if t['met'] else 'not met'}")
+    return "\n".join(lines) + "\n"
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--recipe", default="divpo_smollm2_persona")
+    p.add_argument("--model", default="smollm2_135m")
+    p.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    p.add_argument("--n", type=int, default=16)
+    p.add_argument("--repeats", type=int, default=24)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--max-steps", type=int, default=3, help="DPO steps per round (same for every arm)")
+    p.add_argument("--eval-k", type=int, default=64)
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--rho", type=float, default=None, help="DivPO arms' rho (default: the recipe's)")
+    p.add_argument("--embedding-spread", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--override", nargs="*", default=[], help="extra Hydra overrides for every arm")
+    p.add_argument("--work-dir", type=Path, default=ROOT / "bench" / "runs" / "divpo")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "divpo")
+    p.add_argument("--fresh", action="store_true", help="delete --work-dir first (else finished stages are reused)")
+    return p.parse_args()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] %(message)s")
+    args = parse_args()
+    if args.fresh:
+        shutil.rmtree(args.work_dir, ignore_errors=True)
+    arms: dict[str, Any] = {}
+    for i, name in enumerate(args.arms):
+        logger.info("arm %s", name)
+        arms[name] = run_arm(name, args, args.work_dir, first=i == 0)
+        if arms[name].get("before"):
+            arms = {"base": {"metrics": arms[name]["before"]}, **arms}
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    report = {"settings": settings, "arms": arms, "target": check_target(arms)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2))
+    args.out.with_suffix(".md").write_text(to_markdown(report))
+    logger.info("wrote %s.{json,md}", args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Per-pool diversity criteria and DivPO preference-pair selection (pure functions)."""

@@ -1,0 +1,106 @@
+"""DivPO pipeline on the tiny random model: one round, tiny pools, 2 DPO steps, then a resumed re-run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from tests.conftest import compose_recipe
+
+pytestmark = pytest.mark.integration
+
+
+def tiny_cfg(run_dir: Path, extra: list[str] | None = None):
+    cfg = compose_recipe("divpo", [
+        "model=tiny_random", "logger=none", f"run_dir={run_dir}", "algo.n=4", "data.source.repeats=3",
+        "rollout.max_new_tokens=8", "eval.k=4", "eval.batch_size=16", "eval.embedding_spread=false",
+        "trainer.max_steps=2",
+        "trainer.per_device_train_batch_size=2", "trainer.bf16=false", "trainer.learning_rate=1.0e-2",
+        "trainer.disable_tqdm=true", "run_name=divpo-test", *(extra or [])])
+    OmegaConf.set_struct(cfg, False)
+    del cfg["hydra"]
+    # random bytes are never valid JSON: a length reward gives every pool a reward spread
+    OmegaConf.update(cfg, "reward", {"funcs": {"length": {"_target_": "rlpost.rewards.formatting.LengthPenalty",
+                                                          "max_chars": 0, "per_char": 1.0}},
+                                     "weights": {"length": 1.0}}, merge=False)
+    return cfg
+
+
+def load_weights(path: Path):
+    from safetensors.torch import load_file
+
+    return load_file(str(path / "model.safetensors"))
+
+
+def test_divpo_round_trains_and_resumes(tmp_path: Path) -> None:
+    from rlpost.pipelines.divpo import run
+    from rlpost.training.model import resolve_model_path
+
+    cfg = tiny_cfg(tmp_path / "run")
+    results = run(cfg)
+    rd = tmp_path / "run" / "round_0"
+    for name in ("candidates.jsonl", "scored.jsonl", "diversity.jsonl", "pairs.jsonl", "select_stats.json"):
+        assert (rd / name).is_file(), name
+    pairs = [json.loads(line) for line in (rd / "pairs.jsonl").read_text().splitlines()]
+    assert pairs and len(pairs) == results["rounds"][0]["pairs_kept"] <= 3
+    for p in pairs:
+        assert set(p) == {"prompt_id", "prompt", "chosen", "rejected", "meta"}
+        assert p["prompt"][-1]["role"] == "user" and isinstance(p["chosen"], str)
+        assert p["meta"]["chosen_reward"] > p["meta"]["rejected_reward"]
+    candidates = json.loads((rd / "candidates.jsonl").read_text().splitlines()[0])
+    assert len(candidates["completions"]) == len(candidates["logprobs"]) == 4
+    assert results["rounds"][0]["train"]["steps"] == 2
+    assert results["rounds"][0]["tokens_per_s"] > 0
+    assert "unique/mean_attribute" in results["eval_after"] and "quality/valid_rate" in results["eval_before"]
+    base = load_weights(Path(resolve_model_path(cfg.model)))
+    trained = load_weights(rd / "policy")
+    assert any(not base[k].equal(trained[k]) for k in base), "DPO did not change the weights"
+
+    # a second run in the same run_dir skips every finished stage (files untouched)
+    stamps = {p.name: p.stat().st_mtime_ns for p in rd.iterdir() if p.is_file()}
+    again = run(tiny_cfg(tmp_path / "run"))
+    assert {p.name: p.stat().st_mtime_ns for p in rd.iterdir() if p.is_file()} == stamps
+    assert again["rounds"][0]["pairs_kept"] == results["rounds"][0]["pairs_kept"]
+
+
+def test_divpo_all_invalid_pools_fail_clearly_and_keep_stages(tmp_path: Path) -> None:
+    from rlpost.errors import DataError
+    from rlpost.pipelines.divpo import run
+
+    cfg = tiny_cfg(tmp_path / "run", ["eval.before=false", "eval.after=false"])
+    OmegaConf.update(cfg, "reward", {"funcs": {"json_record": {"_target_": "rlpost.rewards.rules.JsonRecordReward",
+                                                               "keys": ["first_name"]}},
+                                     "weights": {"json_record": 1.0}}, merge=False)
+    with pytest.raises(DataError, match="none of 3 pools produced a pair.*all_invalid"):
+        run(cfg)
+    rd = tmp_path / "run" / "round_0"
+    assert (rd / "diversity.jsonl").is_file() and not (rd / "pairs.jsonl").exists()
+
+
+def test_divpo_lora_two_online_rounds(tmp_path: Path) -> None:
+    from rlpost.pipelines.divpo import run
+    from rlpost.training.model import resolve_model_path
+
+    cfg = tiny_cfg(tmp_path / "run", ["peft=lora", "algo.rounds=2", "eval.before=false", "eval.after=false",
+                                      "trainer.max_steps=1"])
+    results = run(cfg)
+    assert [r["round"] for r in results["rounds"]] == [0, 1]
+    # round 1 sampled from round 0's merged policy, and its training moved the weights again
+    base = load_weights(Path(resolve_model_path(cfg.model)))
+    r0, r1 = (load_weights(tmp_path / "run" / f"round_{r}" / "policy") for r in (0, 1))
+    assert set(r0) == set(base)  # merged full model, no adapter keys
+    assert any(not base[k].equal(r0[k]) for k in base) and any(not r0[k].equal(r1[k]) for k in r0)
+
+
+def test_divpo_split_stages(tmp_path: Path) -> None:
+    from rlpost.pipelines.divpo import run
+
+    rd = tmp_path / "run" / "round_0"
+    first = run(tiny_cfg(tmp_path / "run", ["stages=[generate,score,diversity,select]", "trainer.max_steps=1"]))
+    assert first["rounds"] == [] and "eval_after" not in first
+    assert (rd / "pairs.jsonl").is_file() and not (rd / "policy").exists()
+    second = run(tiny_cfg(tmp_path / "run", ["stages=[train]", "trainer.max_steps=1"]))
+    assert (rd / "policy" / "model.safetensors").is_file() and second["rounds"][0]["train"]["steps"] == 1

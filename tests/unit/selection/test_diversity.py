@@ -1,0 +1,54 @@
+"""Diversity criteria: rarer completions score higher within their pool."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from rlpost.datatypes import Group, Sample
+from rlpost.errors import ConfigError
+from rlpost.selection import diversity as dv
+
+
+def pool(texts, logprobs=None) -> Group:
+    return Group(Sample("p", "q"), [], list(texts), logprobs=logprobs)
+
+
+def test_word_rarity_ranks_unique_highest() -> None:
+    scores = dv.word_rarity(pool(["Anna", "Anna", "Anna", "Zelda"]))
+    assert scores[3] == pytest.approx(math.log(4)) and scores[0] == pytest.approx(math.log(4 / 3))
+
+
+def test_attribute_rarity_counts_values_per_key() -> None:
+    texts = ['{"first_name": "Astrid", "city": "Oslo"}', '{"first_name": "astrid", "city": "Oslo"}',
+             '{"first_name": "Kofi", "city": "Oslo"}', "not json at all"]
+    scores = dv.attribute_rarity(pool(texts), keys=["first_name", "city"])
+    assert scores[2] > scores[0] == scores[1]
+    assert scores[3] > 0  # falls back to words
+
+
+def test_logprob_rarity_needs_logprobs() -> None:
+    assert dv.logprob_rarity(pool(["a", "b"], [-3.0, -1.0])) == [3.0, 1.0]
+    with pytest.raises(ConfigError, match="log-probabilities"):
+        dv.logprob_rarity(pool(["a", "b"]))
+
+
+def test_random_score_is_seeded_and_pool_specific() -> None:
+    g = pool(["a", "b", "c"])
+    assert dv.random_score(g, seed=1) == dv.random_score(g, seed=1) != dv.random_score(g, seed=2)
+
+
+def test_compute_mean_distance_orthogonal() -> None:
+    assert dv.compute_mean_distance([[1, 0], [0, 1]]) == [1.0, 1.0]
+    assert dv.compute_mean_distance([[1, 0]]) == [0.0]
+
+
+def test_find_minilm_dir_is_packaged() -> None:
+    assert (dv.find_minilm_dir() / "config.json").is_file()
+
+
+@pytest.mark.slow
+def test_embedding_distance_semantic() -> None:
+    scores = dv.embedding_distance(pool(["Oslo", "Bergen", "Stockholm", "a recipe for chocolate cake"]))
+    assert max(range(4), key=scores.__getitem__) == 3
