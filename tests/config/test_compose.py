@@ -17,8 +17,15 @@ SMOKE = ["model=tiny_random", "logger=none", "+debug=cpu_smoke"]
 NO_TRAINER = {"evaluate"}
 
 
+# each pipeline family has its own values-only debug preset
+PRESETS = {"divpo": "+debug=divpo_smoke", "sft": "+debug=sft_smoke"}
+
+
 def _smoke(name: str) -> list[str]:
-    return SMOKE[:2] if name in NO_TRAINER else SMOKE
+    if name in NO_TRAINER:
+        return SMOKE[:2]
+    family = name.split("_", 1)[0]
+    return [*SMOKE[:2], PRESETS.get(family, SMOKE[2])]
 
 
 def _resolve(name: str, overrides: list[str]) -> DictConfig:
