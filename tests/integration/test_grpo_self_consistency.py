@@ -56,3 +56,28 @@ def test_self_consistency_metrics_reach_trainer_logs(tmp_path: Path) -> None:
     keys = set(state["log_history"][0])
     assert "self_consistency/parsable_fraction" in keys, sorted(keys)
     assert "rewards/self_consistency/mean" in keys
+
+
+@pytest.mark.integration
+def test_grpo_offline_labels_and_curriculum(tmp_path: Path) -> None:
+    """Base-model labels computed once, then GRPO trains on the kept rows with the accuracy reward."""
+    from rlpost.pipelines.grpo import run
+
+    cfg = compose([
+        "model=tiny_random", "reward=accuracy", "guards=curriculum", "logger=none", "+debug=cpu_smoke",
+        f"run_dir={tmp_path}", "eval.before=false", "eval.after=false", "guards.base_labels.max_rows=8",
+        "guards.base_labels.params.n=2", "guards.base_labels.freeze=true", "guards.curriculum.keep_fraction=0.5",
+    ])
+    results = run(cfg)
+    assert results["train"]["steps"] == 2
+    report = json.loads((tmp_path / "guards" / "base_labels.json").read_text())
+    assert report["rows"] == 8 and 0.0 <= report["labeled_fraction"] <= 1.0
+
+
+def test_frozen_labels_refuse_the_online_vote(tmp_path: Path) -> None:
+    from rlpost.errors import ConfigError
+    from rlpost.training.guard_setup import label_with_base_model
+
+    cfg = compose(["reward=self_consistency", "guards=offline_labels", f"run_dir={tmp_path}"])
+    with pytest.raises(ConfigError, match="reward=accuracy"):
+        label_with_base_model(cfg, None, None, None, None)
