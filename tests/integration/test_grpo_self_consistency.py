@@ -49,13 +49,14 @@ def test_self_consistency_metrics_reach_trainer_logs(tmp_path: Path) -> None:
     cfg = compose([
         "model=tiny_random", "reward=self_consistency", "logger=none", "+debug=cpu_smoke", f"run_dir={tmp_path}",
         "eval.before=false", "eval.after=false", "trainer.max_steps=1", "trainer.save_strategy=steps",
-        "trainer.save_steps=1",
+        "trainer.save_steps=1", "algo.entropy_coef=0.001",
     ])
     run(cfg)
     state = json.loads(next((tmp_path / "checkpoints").glob("checkpoint-*/trainer_state.json")).read_text())
     keys = set(state["log_history"][0])
     assert "self_consistency/parsable_fraction" in keys, sorted(keys)
     assert "rewards/self_consistency/mean" in keys
+    assert state["log_history"][0]["entropy_coef"] == 0.001  # 1-shot RLVR's entropy bonus reaches the loss
 
 
 @pytest.mark.integration
