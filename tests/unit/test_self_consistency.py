@@ -111,3 +111,18 @@ def test_trl_passes_the_kwargs_the_reward_reads() -> None:
     src = inspect.getsource(GRPOTrainer._calculate_rewards)
     assert 'reward_kwargs["log_metric"]' in src
     assert "unscorable_mask" in inspect.getsource(GRPOTrainer._generate_and_score_completions)
+
+
+def test_build_rewards_surfaces_the_config_error() -> None:
+    from omegaconf import OmegaConf
+
+    from rlpost.rewards.build import build_rewards
+
+    cfg = OmegaConf.create({"funcs": {"self_consistency": {
+        "_target_": "rlpost.rewards.self_consistency.MajorityVoteReward", "min_agreement": 1.5}},
+        "weights": {"self_consistency": 1.0}})
+    with pytest.raises(ConfigError, match="min_agreement=1.5"):
+        build_rewards(cfg)
+    cfg.funcs.self_consistency.min_agreement = 0.5
+    funcs, weights = build_rewards(cfg)
+    assert funcs[0].__name__ == "self_consistency" and weights == [1.0]
