@@ -133,13 +133,15 @@ def write_plot(results: dict[str, Any], rows: list[dict[str, Any]], path: Path) 
         for arm, res in results.items():
             pts = res.get("curves", {}).get(key, [])
             if pts:
-                ax.plot([s for s, _ in pts], [v for _, v in pts], label=LABELS.get(arm, arm))
+                ax.plot([s for s, _ in pts], [v for _, v in pts], marker="o", markersize=3,
+                        label=LABELS.get(arm, arm))
         ax.set_title(title)
         ax.set_xlabel("step")
     axes[0].legend(fontsize=7)
     names = [r["label"] for r in rows]
     axes[3].barh(names, [100 * (r["accuracy"] or 0) for r in rows])
     axes[3].set_title("held-out greedy accuracy (%)")
+    axes[3].set_xlim(0, 100)
     axes[3].tick_params(axis="y", labelsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -69,7 +69,8 @@ def compute_label_metrics(records: Sequence[GroupRecord],
     with_gold = [r for r in records if r.gold is not None]
     out: dict[str, float | None] = {
         "labeled_fraction": _mean([float(r.label is not None) for r in pseudo]),
-        "majority_share": _mean([r.share for r in pseudo]),
+        # over groups with at least one parsable answer (an empty vote has no share)
+        "majority_share": _mean([r.share for r in pseudo if any(a is not None for a in r.answers)]),
         "parsable_fraction": _mean([float(a is not None) for r in records for a in r.answers]),
         "gold_row_fraction": _mean([float(r.gold_row) for r in records]),
     }
