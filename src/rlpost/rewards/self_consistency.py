@@ -105,6 +105,20 @@ def group_indices(prompt_ids: Sequence[str]) -> dict[str, list[int]]:
     return groups
 
 
+def cross_rank_fraction(parts: Sequence[Sequence[tuple[Any, ...]]]) -> float:
+    """Fraction of prompt ids whose rows (first field) sit on more than one rank.
+
+    Example:
+        >>> cross_rank_fraction([[("a",), ("b",)], [("a",), ("c",)]])
+        0.3333333333333333
+    """
+    ranks: dict[Any, set[int]] = {}
+    for r, part in enumerate(parts):
+        for row in part:
+            ranks.setdefault(row[0], set()).add(r)
+    return sum(len(v) > 1 for v in ranks.values()) / max(len(ranks), 1)
+
+
 def check_min_agreement(min_agreement: float) -> None:
     """Raise ConfigError unless ``0 <= min_agreement <= 1``."""
     if not 0.0 <= min_agreement <= 1.0:
@@ -159,6 +173,8 @@ class MajorityVoteReward:
         if log_metric is not None:
             for name, value in compute_label_metrics(records).items():
                 log_metric(f"self_consistency/{name}", value)
+            if len(parts) > 1:  # how often TRL split a group across ranks (the reason for the gather)
+                log_metric("self_consistency/cross_rank_groups", cross_rank_fraction(parts))
         return rewards[offset : offset + n]
 
     def _score_all(self, rows: list[tuple[str, str | None, str | None, bool]]) -> tuple[list[float | None],
