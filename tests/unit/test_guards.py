@@ -113,3 +113,31 @@ def test_split_validation_uses_gold_rows_only() -> None:
     assert len(train) == 7 and not set(train["prompt_id"]) & set(val["prompt_id"])
     with pytest.raises(DataError, match="val_size=5"):
         split_validation(ds, 5)
+
+
+def test_early_stopping_keeps_and_restores_the_best_weights(monkeypatch, tmp_path) -> None:
+    import torch
+
+    import rlpost.eval.runner
+    from rlpost.training.guards import EarlyStopping
+
+    scores = iter([0.5, 0.7, 0.6, 0.4])
+    monkeypatch.setattr(rlpost.eval.runner, "evaluate_model", lambda *a, **k: {"accuracy": next(scores)})
+    model = torch.nn.Linear(2, 1)
+    es = EarlyStopping(eval_steps=1, patience=2)
+    es.context = {"val_ds": None, "template": None, "eval_cfg": None, "run_dir": tmp_path, "seed": 0}
+    control = SimpleNamespace(should_training_stop=False)
+    es.on_train_begin(None, SimpleNamespace(global_step=0), control, model=model)
+    weights_at = {}
+    for step in (1, 2, 3):
+        with torch.no_grad():
+            model.weight.fill_(float(step))
+        weights_at[step] = model.weight.clone()
+        es.on_step_end(None, SimpleNamespace(global_step=step), control, model=model)
+        if control.should_training_stop:
+            break
+    assert step == 3 and es.stopped_early and es.best == (1, 0.7)
+    es.on_train_end(None, SimpleNamespace(global_step=3), control, model=model)
+    assert torch.equal(model.weight, weights_at[1])
+    report = (tmp_path / "guards" / "early_stopping.json").read_text()
+    assert '"best_step": 1' in report and '"restored_best": true' in report
