@@ -35,6 +35,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     from transformers import set_seed
     from trl import GRPOTrainer
 
+    from rlpost.training.guard_setup import apply_guards
+
     set_seed(cfg.seed)
     run_dir = Path(cfg.run_dir)
     tracker = start_run(cfg)
@@ -48,9 +50,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         results["before"] = evaluate_model(model, tokenizer, eval_ds, template, cfg.eval, run_dir / "eval_before",
                                            cfg.seed)
         tracker.log({f"eval_before/{k}": v for k, v in results["before"].items()})
+    train_ds, callbacks = apply_guards(cfg, model, tokenizer, template, train_ds)  # conf/guards: default no-op
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
                           train_dataset=to_grpo_rows(train_ds, template), processing_class=tokenizer,
-                          peft_config=build_peft(cfg.get("peft")), callbacks=build_callbacks(cfg))
+                          peft_config=build_peft(cfg.get("peft")), callbacks=[*callbacks, *build_callbacks(cfg)])
     trainer.train(resume_from_checkpoint=find_resume_checkpoint(args.output_dir))
     trainer.save_model(str(run_dir / "final"))
     results["train"] = {"steps": trainer.state.global_step, "train_runtime_s": trainer.state.log_history[-1].get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlpost.errors import ConfigError
+from rlpost.errors import ConfigError, UserError
 
 
 def build_rewards(reward_cfg: Any) -> tuple[list[Any], list[float]]:
@@ -13,6 +13,7 @@ def build_rewards(reward_cfg: Any) -> tuple[list[Any], list[float]]:
     Raises:
         ConfigError: a weight names no function, or a function has no weight.
     """
+    from hydra.errors import InstantiationException
     from hydra.utils import instantiate
 
     funcs_cfg, weights_cfg = reward_cfg.funcs, reward_cfg.weights
@@ -26,7 +27,12 @@ def build_rewards(reward_cfg: Any) -> tuple[list[Any], list[float]]:
         weight = weights_cfg[name]
         if weight == 0:
             continue
-        func = instantiate(node)
+        try:
+            func = instantiate(node)
+        except InstantiationException as err:  # surface a reward's own ConfigError as the one-line CLI error
+            if isinstance(err.__cause__, UserError):
+                raise err.__cause__ from None
+            raise
         func.__name__ = name
         funcs.append(func)
         weights.append(float(weight))

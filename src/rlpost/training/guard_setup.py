@@ -1,0 +1,86 @@
+"""Turn the ``guards`` config group into a prepared training set and trainer callbacks (default: nothing).
+
+Order of operations: split off the early-stopping validation set (gold rows), label the rest once with the
+base model (offline labels and/or the agreement curriculum), then build the callbacks.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from rlpost.errors import ConfigError
+from rlpost.training.guards import CollapseDetector, write_report
+from rlpost.training.pseudo_labels import attach_labels, compute_base_labels, label_accuracy
+
+logger = logging.getLogger(__name__)
+
+
+def uses_self_consistency(reward_cfg: Any) -> bool:
+    """True when a reward with non-zero weight is the online majority vote."""
+    return any(str(node.get("_target_", "")).endswith("MajorityVoteReward") and reward_cfg.weights.get(name, 0)
+               for name, node in reward_cfg.funcs.items())
+
+
+def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: Any) -> Any:
+    """maj@k pseudo-labels and agreement of the (first ``max_rows``) training rows with the current model."""
+    from hydra.utils import instantiate
+
+    from rlpost.rollout.hf import HFEngine
+
+    bl = cfg.guards.base_labels
+    if bl.freeze and uses_self_consistency(cfg.reward):
+        raise ConfigError("guards.base_labels.freeze=true trains on frozen labels: use reward=accuracy, "
+                          "not reward=self_consistency (which would ignore them)")
+    if bl.max_rows and bl.max_rows < len(train_ds):
+        train_ds = train_ds.select(range(bl.max_rows))
+    params = instantiate(bl.params)
+    was_training = model.training
+    model.eval()
+    try:
+        engine = HFEngine(model, tokenizer, max_batch_size=cfg.eval.batch_size, autocast_dtype=cfg.eval.autocast_dtype)
+        labels = compute_base_labels(engine, train_ds, template, params, cfg.data.answer_format, bl.min_agreement)
+    finally:
+        model.train(was_training)
+    gold = train_ds["answer"] if "answer" in train_ds.column_names else [None] * len(train_ds)
+    quality = label_accuracy([lab for lab, _ in labels], gold)
+    logger.info("base-model labels on %d rows: %s", len(labels), quality)
+    write_report(cfg.get("run_dir"), "base_labels", {"rows": len(labels), **quality,
+                                                     "mean_agreement": sum(s for _, s in labels) / len(labels)})
+    return attach_labels(train_ds, labels, freeze=bl.freeze)
+
+
+def apply_guards(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: Any) -> tuple[Any, list[Any]]:
+    """Prepare ``train_ds`` and the callbacks for ``cfg.guards``; a no-op when the group is absent or all off."""
+    from hydra.utils import instantiate
+
+    from rlpost.training.pseudo_labels import split_validation
+
+    g = cfg.get("guards")
+    if g is None:
+        return train_ds, []
+    callbacks: list[Any] = []
+    early = instantiate(g.early_stopping) if g.get("early_stopping") else None
+    if early is not None:
+        train_ds, val_ds = split_validation(train_ds, early.val_size, cfg.seed)
+        eval_cfg = OmegaConf.merge(cfg.eval, {"k": 1})  # greedy accuracy only: cheap enough to run every N steps
+        early.context = {"val_ds": val_ds, "template": template, "eval_cfg": eval_cfg, "run_dir": cfg.get("run_dir"),
+                         "seed": cfg.seed}
+        callbacks.append(early)
+    if g.get("base_labels"):
+        train_ds = label_with_base_model(cfg, model, tokenizer, template, train_ds)
+        if g.get("curriculum"):
+            keep = instantiate(g.curriculum)(train_ds["agreement"])
+            logger.info("curriculum: %d of %d rows kept, easiest (highest base agreement) first", len(keep),
+                        len(train_ds))
+            train_ds = train_ds.select(keep)
+    elif g.get("curriculum"):
+        raise ConfigError("guards.curriculum needs guards.base_labels (the agreement comes from base-model votes)")
+    if g.get("collapse"):
+        detector: CollapseDetector = instantiate(g.collapse)
+        detector.validation = early
+        detector.run_dir = cfg.get("run_dir")
+        callbacks.append(detector)
+    return train_ds, callbacks

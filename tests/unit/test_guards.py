@@ -1,0 +1,143 @@
+"""Guards against collapse: detector rules, the callback stopping a run, offline labels and the curriculum."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from rlpost.datatypes import Group, Sample
+from rlpost.errors import ConfigError, DataError
+from rlpost.training.guards import SHARE_KEY, CollapseDetector, CollapseThresholds, detect_collapse
+from rlpost.training.pseudo_labels import (
+    attach_labels,
+    compute_base_labels,
+    label_accuracy,
+    select_by_agreement,
+    split_validation,
+)
+
+TH = CollapseThresholds(window=2)
+
+
+@pytest.mark.parametrize(("series", "val", "expect"), [
+    ({SHARE_KEY: [0.6, 0.7, 0.8]}, [], None),  # no consensus yet
+    ({SHARE_KEY: [1.0, 1.0, 1.0], "entropy": [1.0, 1.0, 0.9]}, [], None),  # consensus, but entropy holds
+    ({SHARE_KEY: [1.0, 1.0, 1.0], "entropy": [1.0, 0.4, 0.3]}, [], "entropy fell"),
+    ({SHARE_KEY: [1.0, 1.0, 1.0, 1.0], "kl": [0.01, 0.01, 0.2, 0.3]}, [], "KL jumped"),
+    ({SHARE_KEY: [1.0, 1.0, 1.0, 1.0], "kl": [0.0, 0.0, 1e-4, 1e-4]}, [], None),  # below kl_min
+    ({SHARE_KEY: [0.99, 0.99]}, [0.5, 0.6, 0.58], None),  # within val_drop
+    ({SHARE_KEY: [0.99, 0.99]}, [0.5, 0.6, 0.5], "validation accuracy fell"),
+])
+def test_detect_collapse(series, val, expect) -> None:
+    reason = detect_collapse(series, val, TH)
+    assert (reason is None) if expect is None else (expect in reason)
+
+
+def test_collapse_detector_stops_training(tmp_path) -> None:
+    det = CollapseDetector(window=2)
+    det.run_dir = tmp_path
+    control = SimpleNamespace(should_training_stop=False)
+    for step, (share, ent) in enumerate([(0.5, 1.0), (0.7, 1.0), (0.99, 0.3), (1.0, 0.2)], 1):
+        det.on_log(None, SimpleNamespace(global_step=step), control, logs={SHARE_KEY: share, "entropy": ent})
+    assert control.should_training_stop and "entropy fell" in det.reason
+    assert (tmp_path / "guards" / "collapse.json").is_file()
+
+
+def test_collapse_detector_ignores_logs_without_share() -> None:
+    det = CollapseDetector(window=1)
+    control = SimpleNamespace(should_training_stop=False)
+    det.on_log(None, SimpleNamespace(global_step=1), control, logs={"train_runtime": 3.0})
+    assert not control.should_training_stop and det.series == {}
+
+
+class FakeEngine:
+    """Returns fixed completions per question (prompt = [user message])."""
+
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+
+    def generate(self, prompts, params, samples=None):
+        return [Group(sample=Sample(prompt_id=str(i), question=p[-1]["content"]), prompt=p,
+                      completions=self.answers[p[-1]["content"]]) for i, p in enumerate(prompts)]
+
+
+def _dataset():
+    from datasets import Dataset
+
+    return Dataset.from_list([
+        {"prompt_id": "a", "question": "q1", "answer": "4"},
+        {"prompt_id": "b", "question": "q2", "answer": "9"},
+        {"prompt_id": "c", "question": "q3", "answer": "1"},
+    ])
+
+
+def test_offline_labels_frozen_with_hidden_gold() -> None:
+    from rlpost.rollout.base import SamplingParams
+
+    engine = FakeEngine({"q1": ["4", "4.0", "5", "x"], "q2": ["8", "8", "8", "9"], "q3": ["1", "2", "3", "4"]})
+    ds = _dataset()
+    labels = compute_base_labels(engine, ds, lambda row: [{"role": "user", "content": row["question"]}],
+                                 SamplingParams(n=4), min_agreement=0.5)
+    assert labels == [("4", 2 / 3), ("8", 0.75), (None, 0.25)]
+    frozen = attach_labels(ds, labels, freeze=True)
+    assert frozen["answer"] == ["4", "8", None] and frozen["gold_answer"] == ["4", "9", "1"]
+    assert frozen["agreement"] == [2 / 3, 0.75, 0.25]
+    assert label_accuracy(frozen["answer"], frozen["gold_answer"]) == {"labeled_fraction": 2 / 3,
+                                                                       "label_accuracy": 0.5}
+    kept = attach_labels(ds, labels, freeze=False)
+    assert kept["answer"] == ["4", "9", "1"] and "gold_answer" not in kept.column_names
+
+
+def test_base_labels_need_several_samples() -> None:
+    from rlpost.rollout.base import SamplingParams
+
+    with pytest.raises(ConfigError, match="k=1"):
+        compute_base_labels(FakeEngine({}), _dataset(), lambda r: [], SamplingParams(n=1))
+
+
+def test_curriculum_selection() -> None:
+    assert select_by_agreement([0.2, 0.9, 0.5, 0.9, 0.1], keep_fraction=0.4) == [1, 3]
+    assert select_by_agreement([0.2, 0.9, 0.5], keep_fraction=1.0) == [1, 2, 0]
+    with pytest.raises(ConfigError, match="keep_fraction"):
+        select_by_agreement([0.5], keep_fraction=0.0)
+
+
+def test_split_validation_uses_gold_rows_only() -> None:
+    from datasets import Dataset
+
+    ds = Dataset.from_list([{"prompt_id": str(i), "question": f"q{i}", "answer": None if i % 2 else str(i)}
+                            for i in range(10)])
+    train, val = split_validation(ds, 3, seed=0)
+    assert len(val) == 3 and all(a is not None for a in val["answer"])
+    assert len(train) == 7 and not set(train["prompt_id"]) & set(val["prompt_id"])
+    with pytest.raises(DataError, match="val_size=5"):
+        split_validation(ds, 5)
+
+
+def test_early_stopping_keeps_and_restores_the_best_weights(monkeypatch, tmp_path) -> None:
+    import torch
+
+    import rlpost.eval.runner
+    from rlpost.training.guards import EarlyStopping
+
+    scores = iter([0.5, 0.7, 0.6, 0.4])
+    monkeypatch.setattr(rlpost.eval.runner, "evaluate_model", lambda *a, **k: {"accuracy": next(scores)})
+    model = torch.nn.Linear(2, 1)
+    es = EarlyStopping(eval_steps=1, patience=2)
+    es.context = {"val_ds": None, "template": None, "eval_cfg": None, "run_dir": tmp_path, "seed": 0}
+    control = SimpleNamespace(should_training_stop=False)
+    es.on_train_begin(None, SimpleNamespace(global_step=0), control, model=model)
+    weights_at = {}
+    for step in (1, 2, 3):
+        with torch.no_grad():
+            model.weight.fill_(float(step))
+        weights_at[step] = model.weight.clone()
+        es.on_step_end(None, SimpleNamespace(global_step=step), control, model=model)
+        if control.should_training_stop:
+            break
+    assert step == 3 and es.stopped_early and es.best == (1, 0.7)
+    es.on_train_end(None, SimpleNamespace(global_step=3), control, model=model)
+    assert torch.equal(model.weight, weights_at[1])
+    report = (tmp_path / "guards" / "early_stopping.json").read_text()
+    assert '"best_step": 1' in report and '"restored_best": true' in report
