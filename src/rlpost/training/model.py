@@ -12,6 +12,8 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,20 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> Path:
     return out_dir
 
 
+@contextmanager
+def build_lock(out_dir: Path) -> Iterator[None]:
+    """An exclusive file lock next to ``out_dir`` so only one process builds a cached model."""
+    import fcntl
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(out_dir.parent / f".{out_dir.name}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def resolve_model_path(model_cfg: Any) -> str:
     """Return a loadable path or hub id for ``cfg.model``, converting a packaged GGUF on first use.
 
@@ -79,14 +95,16 @@ def resolve_model_path(model_cfg: Any) -> str:
         from rlpost.testing import make_tiny_model_dir
 
         out_dir = cache_root() / "models" / "tiny_random"
-        if not (out_dir / "config.json").is_file():
-            make_tiny_model_dir(out_dir)
+        with build_lock(out_dir):  # torchrun ranks would otherwise race to build it
+            if not (out_dir / "config.json").is_file():
+                make_tiny_model_dir(out_dir)
         return str(out_dir)
     gguf = model_cfg.get("gguf")
     if gguf:
         out_dir = cache_root() / "models" / model_cfg.name
-        if not (out_dir / "config.json").is_file():
-            convert_gguf(find_package_file(gguf.package, gguf.file), out_dir)
+        with build_lock(out_dir):
+            if not (out_dir / "config.json").is_file():
+                convert_gguf(find_package_file(gguf.package, gguf.file), out_dir)
         return str(out_dir)
     raise ConfigError(
         "model: set model.path (a HF directory or hub id) or pick a model group, e.g. model=smollm2_135m"
