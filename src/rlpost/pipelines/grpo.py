@@ -23,6 +23,7 @@ from rlpost.eval.runner import evaluate_model
 from rlpost.pipelines.checkpoints import find_resume_checkpoint
 from rlpost.rewards.build import build_rewards
 from rlpost.tracking import start_run
+from rlpost.training.accelerator import prepare_trainer_runtime
 from rlpost.training.model import build_peft, load_policy
 from rlpost.training.trl_args import build_trl_args
 
@@ -38,7 +39,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     run_dir = Path(cfg.run_dir)
     tracker = start_run(cfg)
     reward_funcs, reward_weights = build_rewards(cfg.reward)
-    args = build_trl_args(cfg.trainer, reward_weights=reward_weights)  # initialises torch.distributed if needed
+    args = build_trl_args(cfg.trainer, reward_weights=reward_weights,  # initialises torch.distributed if needed
+                          **prepare_trainer_runtime(cfg.trainer))
     model, tokenizer = load_policy(cfg.model)
     template = instantiate(cfg.data.template)
     train_ds, eval_ds = build_datasets(cfg.data, cfg.seed)
