@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SETTINGS = {"1 process": (1, "single"), "2 x DDP": (2, "single"), "2 x ZeRO-2": (2, "zero2"),
-            "2 x ZeRO-3": (2, "zero3")}
+# name -> (processes, conf/launch group, threads per process; None = --threads split over the processes)
+SETTINGS = {"1 process": (1, "single", None), "1 process, 1 thread": (1, "single", 1), "2 x DDP": (2, "single", None),
+            "2 x ZeRO-2": (2, "zero2", None), "2 x ZeRO-3": (2, "zero3", None)}
 STEP_TIME = re.compile(r"'step_time': '?([0-9.eE+-]+)'?")
 
 
@@ -41,13 +42,15 @@ def overrides(args: argparse.Namespace, nproc: int, launch: str) -> list[str]:
 
 def run_setting(args: argparse.Namespace, name: str, work: Path) -> dict:
     """Train one setting under torchrun and return its measurements."""
-    nproc, launch = SETTINGS[name]
-    run_dir, rss_dir = work / launch / str(nproc), work / f"rss-{launch}-{nproc}"
+    nproc, launch, threads = SETTINGS[name]
+    threads = threads or max(1, args.threads // nproc)
+    tag = f"{launch}-{nproc}x{threads}"
+    run_dir, rss_dir = work / tag, work / f"rss-{tag}"
     env = {**os.environ, "RLPOST_RUN_DIR": str(run_dir), "RLPOST_BENCH_RSS_DIR": str(rss_dir),
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
            "TOKENIZERS_PARALLELISM": "false", "DS_ACCELERATOR": os.environ.get("DS_ACCELERATOR", "cpu"),
            # same cores for every setting: 1 process x all threads, or each of 2 processes x half of them
-           "OMP_NUM_THREADS": str(max(1, args.threads // nproc))}
+           "OMP_NUM_THREADS": str(threads)}
     load = os.getloadavg()[0]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
            str(ROOT / "bench" / "_rss_entry.py"), "--config-name=grpo", *overrides(args, nproc, launch)]
@@ -64,7 +67,7 @@ def run_setting(args: argparse.Namespace, name: str, work: Path) -> dict:
             "s_per_step_mean": metrics["train_runtime_s"] / max(metrics["steps"], 1),
             "s_per_step_median_after_first": statistics.median(step_times[1:]) if len(step_times) > 1 else None,
             "peak_rss_mib_per_process": [round(x, 1) for x in rss], "wall_s_including_startup": round(wall, 1),
-            "threads_per_process": max(1, args.threads // nproc), "load_avg_1min_before": round(load, 2)}
+            "threads_per_process": threads, "load_avg_1min_before": round(load, 2)}
 
 
 def environment() -> dict:
