@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,8 @@ def start_run(cfg: Any) -> NullTracker | WandbTracker:
     import wandb
 
     id_file = run_dir / "wandb_run_id"
-    run_id = id_file.read_text().strip() if id_file.is_file() else wandb.util.generate_id()
+    # wandb 0.31 has no public wandb.util.generate_id; any short lowercase alphanumeric id is valid
+    run_id = id_file.read_text().strip() if id_file.is_file() else uuid.uuid4().hex[:12]
     run_dir.mkdir(parents=True, exist_ok=True)
     id_file.write_text(run_id)
     run = wandb.init(project=cfg.logger.project, name=cfg.run_name, group=cfg.logger.group,

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# bit-for-bit equal here (fp32, same seed, RNG + data order restored); allow float noise from a changed thread count
+# measured: bit-for-bit equal (max abs diff 0.0; fp32, same seed, RNG + data order restored); 1e-6 leaves room
+# for float noise from a different thread count
 ATOL = 1e-6
 STEPS, SAVE_EVERY = 6, 2
 
