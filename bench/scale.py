@@ -4,7 +4,7 @@ Every setting trains the same global batch (1 process x 2B completions, or 2 pro
 of steps; nothing is estimated, every number is measured by the run it belongs to.
 
     python bench/scale.py                                   # tiny random model, ~3 min on 2 cores
-    python bench/scale.py --model smollm2_135m --steps 5 --global-batch 16 --max-new-tokens 48
+    python bench/scale.py --model smollm2_135m --steps 5 --global-batch 16 --num-generations 8 --max-new-tokens 48
 
 Writes ``bench/results/scale.json`` and ``scale.md`` (or ``--out``).
 """
