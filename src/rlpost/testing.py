@@ -83,3 +83,29 @@ class DigitFractionReward:
 
         texts = [completion_text(c) for c in completions]
         return [sum(ch.isdigit() for ch in t) / max(1, len(t)) for t in texts]
+
+
+class HashReward:
+    """Deterministic pseudo-random reward in [0, 1) from the completion text: every group has reward variance,
+    so a GRPO step on the tiny random model always moves the weights (tests and benchmarks only).
+
+    Example:
+        >>> r = HashReward()
+        >>> r(prompts=["p", "p"], completions=["a", "a"]) == r(prompts=["q", "q"], completions=["a", "a"])
+        True
+    """
+
+    __name__ = "hash"
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        # sleeping per call slows a tiny-model step down enough for kill/resume tests to hit mid-training
+        self.delay_s = delay_s
+
+    def __call__(self, prompts: list[Any], completions: list[Any], **columns: Any) -> list[float]:
+        import hashlib
+        import time
+
+        from rlpost.rewards.base import completion_text
+
+        time.sleep(self.delay_s)
+        return [int(hashlib.sha256(completion_text(c).encode()).hexdigest()[:8], 16) / 2**32 for c in completions]

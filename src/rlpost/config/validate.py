@@ -17,6 +17,8 @@ def validate(cfg: Any, world_size: int = 1, cuda_available: bool | None = None) 
         validate_grpo(cfg, world_size)
     if "algo" in cfg and "rho" in cfg.algo:
         validate_divpo(cfg)
+    if cfg.get("trainer") is not None and cfg.trainer.get("deepspeed"):
+        validate_deepspeed(cfg.trainer, world_size)
     rollout = cfg.get("rollout")
     if rollout is not None and rollout.get("use_vllm") and not cuda_available:
         raise ConfigError("rollout.use_vllm=true needs a CUDA GPU; on CPU use rollout=hf")
@@ -54,3 +56,38 @@ def validate_divpo(cfg: Any) -> None:
         raise ConfigError(f"algo.rounds={algo.rounds} must be >= 1")
     if algo.get("diversity") is None or "_target_" not in algo.diversity:
         raise ConfigError("algo.diversity must be a node with _target_ (e.g. rlpost.selection.diversity.word_rarity)")
+
+def _ds_value(ds: Any, key: str) -> Any:
+    """A DeepSpeed key's explicit value, or None when absent or ``"auto"`` (HF fills those from the trainer)."""
+    value = ds.get(key)
+    return None if value is None or value == "auto" else value
+
+
+def validate_deepspeed(trainer: Any, world_size: int) -> None:
+    """DeepSpeed keys set explicitly must agree with the trainer (``"auto"`` is always safe).
+
+    Raises:
+        ConfigError: a DeepSpeed batch or clipping value contradicts the trainer, or the world size does not
+            divide DeepSpeed's global batch.
+    """
+    ds = trainer.deepspeed
+    micro, accum = trainer.per_device_train_batch_size, trainer.gradient_accumulation_steps
+    pairs = [("train_micro_batch_size_per_gpu", "per_device_train_batch_size", micro),
+             ("gradient_accumulation_steps", "gradient_accumulation_steps", accum),
+             ("gradient_clipping", "max_grad_norm", trainer.get("max_grad_norm"))]
+    for ds_key, tr_key, tr_value in pairs:
+        value = _ds_value(ds, ds_key)
+        if value is not None and tr_value is not None and value != tr_value:
+            raise ConfigError(f"launch.deepspeed.{ds_key}={value} contradicts trainer.{tr_key}={tr_value}; "
+                              f"set it to \"auto\" (the trainer value is used)")
+    total = _ds_value(ds, "train_batch_size")
+    if total is None:
+        return
+    if total % world_size:
+        raise ConfigError(f"launch.deepspeed.train_batch_size={total} is not divisible by the world size "
+                          f"({world_size} processes)")
+    if total != micro * accum * world_size:
+        raise ConfigError(
+            f"launch.deepspeed.train_batch_size={total} != trainer.per_device_train_batch_size ({micro}) x "
+            f"gradient_accumulation_steps ({accum}) x world size ({world_size}) = {micro * accum * world_size}; "
+            f"set it to \"auto\"")

@@ -20,10 +20,12 @@ from rlpost.data.build import build_datasets
 from rlpost.data.formats import to_grpo_rows
 from rlpost.distributed import is_main
 from rlpost.eval.runner import evaluate_model
-from rlpost.pipelines.checkpoints import find_resume_checkpoint
+from rlpost.pipelines.checkpoints import prepare_resume
 from rlpost.rewards.build import build_rewards
 from rlpost.tracking import start_run
+from rlpost.training.accelerator import prepare_trainer_runtime
 from rlpost.training.callbacks import build_callbacks
+from rlpost.training.checkpointing import commit_callback
 from rlpost.training.model import build_peft, load_policy
 from rlpost.training.trl_args import build_trl_args
 
@@ -41,7 +43,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     run_dir = Path(cfg.run_dir)
     tracker = start_run(cfg)
     reward_funcs, reward_weights = build_rewards(cfg.reward)
-    args = build_trl_args(cfg.trainer, reward_weights=reward_weights)  # initialises torch.distributed if needed
+    args = build_trl_args(cfg.trainer, reward_weights=reward_weights,  # initialises torch.distributed if needed
+                          **prepare_trainer_runtime(cfg.trainer))
     model, tokenizer = load_policy(cfg.model)
     template = instantiate(cfg.data.template)
     train_ds, eval_ds = build_datasets(cfg.data, cfg.seed)
@@ -53,8 +56,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     train_ds, callbacks = apply_guards(cfg, model, tokenizer, template, train_ds)  # conf/guards: default no-op
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
                           train_dataset=to_grpo_rows(train_ds, template), processing_class=tokenizer,
-                          peft_config=build_peft(cfg.get("peft")), callbacks=[*callbacks, *build_callbacks(cfg)])
-    trainer.train(resume_from_checkpoint=find_resume_checkpoint(args.output_dir))
+                          peft_config=build_peft(cfg.get("peft")),
+                          callbacks=[*callbacks, *build_callbacks(cfg), commit_callback(args)])
+    trainer.train(resume_from_checkpoint=prepare_resume(cfg, args.output_dir))
     trainer.save_model(str(run_dir / "final"))
     results["train"] = {"steps": trainer.state.global_step, "train_runtime_s": trainer.state.log_history[-1].get(
         "train_runtime", float("nan"))}

@@ -1,0 +1,133 @@
+"""Crash-safe checkpoints for HF/TRL trainers: a commit marker written after every rank finished, then rotation.
+
+transformers 5.23 writes ``checkpoint-N/`` in place (``Trainer._save_checkpoint``: weights, optimizer, scheduler,
+per-rank RNG states, then ``trainer_state.json`` opened with ``"w"``) with no temporary name and no barrier before
+``trainer_state.json``. A ``kill -9`` mid-save can therefore leave a directory that looks complete (a truncated
+``trainer_state.json``, or rank 1's RNG state missing), and HF's own rotation may already have deleted the older
+checkpoints. So rlpost:
+
+1. takes rotation away from HF (``save_total_limit`` is moved into :class:`CheckpointCommitCallback`);
+2. after HF's save returns on every rank (a barrier), rank 0 writes ``checkpoint-N/rlpost_complete.json`` atomically
+   (temporary file, fsync, ``os.replace``): the checkpoint's commit point, equivalent to write-then-rename;
+3. only then rotates: keeps the newest ``keep_last`` committed checkpoints plus the best one by
+   ``trainer.metric_for_best_model``; a deleted checkpoint loses its marker first, so a half-deleted one is never
+   mistaken for a complete one.
+
+:func:`rlpost.pipelines.checkpoints.find_resume_checkpoint` only accepts checkpoints with the marker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+logger = logging.getLogger(__name__)
+
+COMPLETE_MARKER = "rlpost_complete.json"
+
+
+def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    """Write JSON to ``path`` via a temporary file in the same directory, fsync, then ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(payload, f, indent=2, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def remove_checkpoint(path: Path) -> None:
+    """Delete a checkpoint, marker first: an interrupted delete leaves an (ignored) incomplete directory."""
+    (path / COMPLETE_MARKER).unlink(missing_ok=True)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def checkpoints_to_keep(committed: list[tuple[int, float | None]], keep_last: int | None,
+                        greater_is_better: bool = True) -> set[int]:
+    """Steps to keep: the newest ``keep_last`` plus the best by metric (``keep_last=None`` keeps all).
+
+    Example:
+        >>> sorted(checkpoints_to_keep([(10, 0.5), (20, 0.9), (30, 0.1), (40, 0.2)], keep_last=2))
+        [20, 30, 40]
+        >>> sorted(checkpoints_to_keep([(10, 0.5), (20, None)], keep_last=1, greater_is_better=False))
+        [10, 20]
+    """
+    steps = sorted(step for step, _ in committed)
+    if keep_last is None or keep_last <= 0:
+        return set(steps)
+    keep = set(steps[-keep_last:])
+    scored = [(m, step) for step, m in committed if m is not None and not math.isnan(m)]
+    if scored:
+        keep.add((max if greater_is_better else min)(scored)[1])
+    return keep
+
+
+def _barrier() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+class CheckpointCommitCallback(TrainerCallback):
+    """Commit each checkpoint with a marker once every rank has saved, then rotate (keep-last-N plus best)."""
+
+    def __init__(self, keep_last: int | None, metric: str | None = None, greater_is_better: bool = True) -> None:
+        self.keep_last = keep_last
+        self.metric = metric
+        self.greater_is_better = greater_is_better
+        self._last_value: float | None = None
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kwargs: Any):
+        """Remember the latest value of the best-checkpoint metric."""
+        if self.metric and logs and self.metric in logs:
+            self._last_value = float(logs[self.metric])
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any):
+        """All ranks have returned from HF's save once the barrier passes; rank 0 commits and rotates."""
+        _barrier()
+        if state.is_world_process_zero:
+            path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            write_json_atomic(path / COMPLETE_MARKER, {"step": state.global_step, "metric": self.metric,
+                                                       "value": self._last_value})
+            self.rotate(Path(args.output_dir), current=path)
+        _barrier()
+
+    def rotate(self, output_dir: Path, current: Path) -> None:
+        """Delete committed checkpoints outside keep-last-N plus best, and stale uncommitted directories."""
+        from rlpost.pipelines.checkpoints import list_checkpoints
+
+        committed, stale = [], []
+        for step, path in list_checkpoints(output_dir):
+            marker = path / COMPLETE_MARKER
+            if marker.is_file():
+                committed.append((step, json.loads(marker.read_text()).get("value")))
+            elif path != current:
+                stale.append(path)
+        keep = checkpoints_to_keep(committed, self.keep_last, self.greater_is_better)
+        for step, _ in committed:
+            if step not in keep:
+                remove_checkpoint(output_dir / f"checkpoint-{step}")
+        for path in stale:
+            logger.warning("removing incomplete checkpoint %s (interrupted save)", path)
+            remove_checkpoint(path)
+
+
+def commit_callback(args: Any) -> CheckpointCommitCallback:
+    """Build the callback from the trainer args and turn off HF's own rotation (it would run before the commit)."""
+    callback = CheckpointCommitCallback(args.save_total_limit, getattr(args, "metric_for_best_model", None),
+                                        bool(getattr(args, "greater_is_better", True)))
+    args.save_total_limit = None
+    return callback
