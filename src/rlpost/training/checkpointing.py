@@ -92,7 +92,8 @@ class CheckpointCommitCallback(TrainerCallback):
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kwargs: Any):
         """Remember the latest value of the best-checkpoint metric."""
-        if self.metric and logs and self.metric in logs:
+        # a step where every reward abstained logs None: keep the last real value
+        if self.metric and logs and isinstance(logs.get(self.metric), (int, float)):
             self._last_value = float(logs[self.metric])
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any):
