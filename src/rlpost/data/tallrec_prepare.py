@@ -33,15 +33,20 @@ INSTRUCTION = ('Given the user\'s preference and unpreference, identify whether 
                'by answering "Yes." or "No.".')
 
 
-def format_row(kind: str, history: Sequence[tuple[str, bool]], target: str, liked: bool) -> dict[str, str]:
+def format_row(kind: str, history: Sequence[tuple[str, bool]], target: str, liked: bool,
+               quote_history: bool = True) -> dict[str, str]:
     """One TALLRec row from (item text, liked) history pairs and a target item text.
+
+    The target is always wrapped in quotes; history items only when ``quote_history`` (book items already read
+    ``"<title>" written by <author>``, which gives TALLRec's doubled quotes around book targets).
 
     Example:
         >>> format_row("movie", [("A", True), ("B", False)], "C", True)["input"]
         'User Preference: "A"\\nUser Unpreference: "B"\\nWhether the user will like the target movie "C"?'
     """
-    pref = ", ".join(f'"{t}"' for t, ok in history if ok)
-    unpref = ", ".join(f'"{t}"' for t, ok in history if not ok)
+    q = '"' if quote_history else ""
+    pref = ", ".join(f"{q}{t}{q}" for t, ok in history if ok)
+    unpref = ", ".join(f"{q}{t}{q}" for t, ok in history if not ok)
     text = (f"User Preference: {pref}\nUser Unpreference: {unpref}\n"
             f"Whether the user will like the target {kind} \"{target}\"?")
     return {"instruction": INSTRUCTION.format(kind=kind), "input": text, "output": "Yes." if liked else "No."}
@@ -102,7 +107,7 @@ def bookcrossing_rows(raw_dir: Path, history: int = 10, threshold: int = 5, seed
             rng.shuffle(items)
             hist = [(t, r > threshold) for t, r in items[:-1][-history:]]
             target, rating = items[-1]
-            out[split].append(format_row("book", hist, f'"{target}"', rating > threshold))
+            out[split].append(format_row("book", hist, target, rating > threshold, quote_history=False))
     return out
 
 

@@ -45,10 +45,15 @@ def find_label_pair(tokenizer: Any, words: tuple[str, str], after_space: bool,
                     multi_token: str = "error") -> tuple[int, int]:
     """Token ids of (positive, negative) label words; they must differ.
 
+    With ``multi_token=first`` and a shared first token (a byte-level tokenizer's space), the other spacing
+    variant is tried: that mode is an approximation meant for test tokenizers.
+
     Raises:
         ConfigError: both words start with the same token.
     """
     pos, neg = (find_label_token_id(tokenizer, w, after_space, multi_token) for w in words)
+    if pos == neg and multi_token == "first":
+        pos, neg = (find_label_token_id(tokenizer, w, not after_space, multi_token) for w in words)
     if pos == neg:
         raise ConfigError(f"label words {words} start with the same token id {pos}; they cannot be told apart")
     return pos, neg
