@@ -68,16 +68,19 @@ class YesNoScorer:
         batch_size: prompts per forward pass.
         multi_token: ``error`` | ``first`` (see :func:`find_label_token_id`).
         max_length: left-truncate prompts to this many tokens (None = no truncation).
+        autocast_dtype: autocast fp32 models to this dtype while scoring (bf16 is ~1.5x faster on AVX-512 CPUs);
+            None = no autocast.
     """
 
     def __init__(self, positive: str = "Yes", negative: str = "No", batch_size: int = 8, multi_token: str = "error",
-                 max_length: int | None = None) -> None:
+                 max_length: int | None = None, autocast_dtype: str | None = "bfloat16") -> None:
         if multi_token not in ("error", "first"):
             raise ConfigError(f"eval.scorer.multi_token={multi_token!r} must be error or first")
         self.words = (positive, negative)
         self.batch_size = batch_size
         self.multi_token = multi_token
         self.max_length = max_length
+        self.autocast_dtype = autocast_dtype
 
     def label_ids(self, tokenizer: Any, prompts: Sequence[str],
                   label_words: Sequence[tuple[str, str]] | None) -> list[tuple[int, int]]:
@@ -108,6 +111,8 @@ class YesNoScorer:
         from tqdm.auto import tqdm
 
         ids = self.label_ids(tokenizer, prompts, label_words)
+        autocast = self.autocast_dtype is not None and model.dtype == torch.float32
+        dtype = getattr(torch, self.autocast_dtype or "bfloat16")
         side, tside = tokenizer.padding_side, tokenizer.truncation_side
         tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
         was_training = model.training
@@ -119,7 +124,7 @@ class YesNoScorer:
                 enc = tokenizer(batch, return_tensors="pt", padding=True,
                                 truncation=self.max_length is not None, max_length=self.max_length)
                 enc = {k: v.to(model.device) for k, v in enc.items()}
-                with torch.no_grad():
+                with torch.no_grad(), torch.autocast(model.device.type, dtype=dtype, enabled=autocast):
                     logits = model(**enc, logits_to_keep=1).logits[:, -1, :].float()
                 pair = torch.tensor(ids[start:start + len(batch)], device=logits.device)
                 two = logits.gather(1, pair)

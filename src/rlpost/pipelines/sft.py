@@ -80,9 +80,11 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
 def score_rows(scorer: Any, model: Any, tokenizer: Any, rows: list[dict[str, str]], labelled: list[dict[str, Any]],
                split: str) -> dict[str, float]:
-    """AUC / accuracy / log-loss of ``scorer`` on prompt rows with gold labels from ``labelled``."""
+    """AUC / accuracy / log-loss of ``scorer`` on prompt rows with gold labels from ``labelled``, plus ``seconds``."""
+    start = time.perf_counter()
     scores = scorer.score(model, tokenizer, [r["prompt"] for r in rows], desc=f"{split} AUC")
-    return binary_metrics([r["label"] for r in labelled], scores, split=split)
+    return {**binary_metrics([r["label"] for r in labelled], scores, split=split),
+            "seconds": time.perf_counter() - start}
 
 
 def load_adapter_weights(adapter_dir: Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from :class:`rlpost.eval.yes_no.YesNoScorer`, the same scorer used for the test 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,10 @@ class AucEarlyStopping(TrainerCallback):
         """One validation pass; update best / patience and request a stop when patience runs out."""
         if self.history and self.history[-1]["step"] == state.global_step:
             return
+        start = time.perf_counter()
         scores = self.scorer.score(model, self.tokenizer, self.prompts, desc="valid AUC")
-        metrics = {"step": float(state.global_step), **binary_metrics(self.labels, scores, split="valid")}
+        metrics = {"step": float(state.global_step), **binary_metrics(self.labels, scores, split="valid"),
+                   "seconds": time.perf_counter() - start}
         self.history.append(metrics)
         logger.info("step %d: valid AUC %.4f, accuracy %.4f", state.global_step, metrics["auc"], metrics["accuracy"])
         if self.log_fn is not None:
