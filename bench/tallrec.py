@@ -155,8 +155,9 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
             lines.append(f"| {task} | {name} | {m['auc']:.3f} | {m['accuracy']:.3f} | – | – | – |")
         for size, s in res["sft"].items():
             ref = TALLREC_7B.get(task, {}).get(int(size))
-            lines.append(f"| {task} | LoRA SFT n={size} ({s['seeds']} seeds) | {s['auc_mean']:.3f} ± {s['auc_std']:.3f} "
-                         f"| {s['acc_mean']:.3f} | {s['train_time_s_mean']:.0f} | {s['peak_memory_mb_max']:.0f} | "
+            lines.append(f"| {task} | LoRA SFT n={size} ({s['seeds']} seeds) "
+                         f"| {s['auc_mean']:.3f} ± {s['auc_std']:.3f} | {s['acc_mean']:.3f} "
+                         f"| {s['train_time_s_mean']:.0f} | {s['peak_memory_mb_max']:.0f} | "
                          f"{ref if ref is not None else '–'} |")
     lines += ["", "ICL probes (test AUC): see tallrec_icl_probes.png and tallrec.json `probes`."]
     path.write_text("\n".join(lines) + "\n")
