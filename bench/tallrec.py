@@ -180,6 +180,7 @@ def plot_probes(probes: dict[str, list[dict[str, Any]]], path: Path) -> None:
                 pts = [(r["k"], r["auc"]) for r in probes[stage] if r["task"] == task and r["setting"] == setting]
                 if pts:
                     ax.plot(*zip(*pts, strict=True), marker="o", label=setting)
+            ax.set_xticks(sorted({r["k"] for r in probes[stage]}))
             ax.axhline(0.5, color="grey", lw=0.8, ls="--")
             ax.set(title=f"{task} ({stage})", xlabel="k demonstrations", ylabel="AUC")
             ax.legend(fontsize=8)
