@@ -22,7 +22,7 @@ def validate(cfg: Any, world_size: int = 1, cuda_available: bool | None = None) 
     rollout = cfg.get("rollout")
     if rollout is not None and rollout.get("use_vllm") and not cuda_available:
         raise ConfigError("rollout.use_vllm=true needs a CUDA GPU; on CPU use rollout=hf")
-    if rollout is not None and not 0 < rollout.temperature:
+    if rollout is not None and "temperature" in rollout and not 0 < rollout.temperature:
         raise ConfigError(f"rollout.temperature={rollout.temperature} must be > 0")
     ev = cfg.get("eval")
     if ev is not None and ev.get("k", 1) < 1:

@@ -1,0 +1,218 @@
+"""TALLRec benchmark: zero-shot vs in-context vs LoRA SFT test AUC, and ICL-probe curves before/after SFT.
+
+Writes ``<out>/tallrec.json``, ``<out>/tallrec.md`` and ``<out>/tallrec_icl_probes.png``. Every number is measured
+by this script; nothing is copied in except TALLRec's published LLaMA-7B AUCs, labelled as such.
+
+    python bench/tallrec.py                                  # SmolLM2, movie + book, 16/64/256 x 3 seeds (hours)
+    python bench/tallrec.py --model tiny_random --tasks movie --sizes 4 --seeds 0 --max-steps 1 \\
+        --data-root tests/assets/bench --test-limit 8 --valid-limit 8 --probe-queries 8   # seconds
+
+Each SFT run is a separate ``python -m rlpost.train`` process (clean peak-memory numbers, same code path as users).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from rlpost.data.claims import make_arithmetic_claims  # noqa: E402
+from rlpost.data.tallrec import ChatPrompt, build_tallrec_splits, load_tallrec  # noqa: E402
+from rlpost.eval.binary import binary_metrics  # noqa: E402
+from rlpost.eval.icl import build_icl_prompt, probe, sample_demos  # noqa: E402
+from rlpost.eval.yes_no import YesNoScorer  # noqa: E402
+
+logger = logging.getLogger("bench.tallrec")
+TALLREC_7B = {"movie": {16: 0.6724, 64: 0.6748, 256: 0.7198}, "book": {16: 0.5636, 64: 0.6039, 256: 0.6438}}
+SETTINGS = ("gold", "random", "abstract")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="smollm2_135m", help="a conf/model group name")
+    p.add_argument("--tasks", nargs="+", default=["movie", "book"])
+    p.add_argument("--sizes", nargs="+", type=int, default=[16, 64, 256])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--max-steps", type=int, default=100)
+    p.add_argument("--valid-limit", type=int, default=200)
+    p.add_argument("--test-limit", type=int, default=None)
+    p.add_argument("--icl-k", type=int, default=4)
+    p.add_argument("--probe-ks", nargs="+", type=int, default=[0, 2, 4, 8])
+    p.add_argument("--probe-queries", type=int, default=200)
+    p.add_argument("--data-root", type=Path, default=Path(os.environ.get("RLPOST_DATA", ROOT.parent / "shared/data")))
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    p.add_argument("--work-dir", type=Path, default=ROOT / "outputs" / "bench_tallrec")
+    p.add_argument("--multi-token", default="error", help="scorer.multi_token (first for byte-level test models)")
+    p.add_argument("--batch-size", type=int, default=8)
+    return p.parse_args(argv)
+
+
+def task_paths(root: Path, task: str) -> dict[str, str]:
+    """TALLRec file paths; book samples its training set from valid.json (no train file upstream)."""
+    d = root / "tallrec" / task
+    train = d / ("train.json" if task == "movie" else "valid.json")
+    return {"train_path": str(train), "valid_path": str(d / "valid.json"), "test_path": str(d / "test.json")}
+
+
+def load_model(model_group: str, adapter: Path | None = None) -> tuple[Any, Any]:
+    """Base model of a conf/model group (optionally with a LoRA adapter on top)."""
+    from omegaconf import OmegaConf
+
+    from rlpost.training.model import load_policy
+
+    cfg = OmegaConf.load(ROOT / "conf" / "model" / f"{model_group}.yaml")
+    model, tok = load_policy(cfg)
+    if adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter)
+    return model, tok
+
+
+def run_sft(args: argparse.Namespace, task: str, size: int, seed: int) -> dict[str, Any]:
+    """One ``python -m rlpost.train`` SFT run; returns its metrics.json plus wall time."""
+    run_dir = args.work_dir / f"{task}_n{size}_s{seed}"
+    paths = task_paths(args.data_root, task)
+    overrides = [f"model={args.model}", f"data=tallrec_{task}", "logger=none", f"seed={seed}",
+                 f"hydra.run.dir={run_dir}", f"data.splits.num_train={size}", f"trainer.max_steps={args.max_steps}",
+                 f"data.splits.valid_limit={args.valid_limit}", f"data.splits.test_limit={none(args.test_limit)}",
+                 f"eval.scorer.multi_token={args.multi_token}", f"eval.scorer.batch_size={args.batch_size}",
+                 "eval.before=false", *[f"data.splits.{k}={v}" for k, v in paths.items()]]
+    if not (run_dir / "metrics.json").is_file():
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "rlpost.train", "--config-name", "sft", *overrides], check=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "WANDB_MODE": "disabled"})
+        logger.info("%s n=%d seed=%d done in %.0f s", task, size, seed, time.perf_counter() - start)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics["run_dir"] = str(run_dir)
+    return metrics
+
+
+def none(value: Any) -> str:
+    return "null" if value is None else str(value)
+
+
+def zero_shot_and_icl(args: argparse.Namespace, model: Any, tok: Any, task: str) -> dict[str, dict[str, float]]:
+    """Test AUC of the base model: zero-shot (chat prompt, as SFT) and in-context with k gold demonstrations."""
+    import random
+
+    splits = build_tallrec_splits(**task_paths(args.data_root, task), num_train=1, seed=0,
+                                  valid_limit=1, test_limit=args.test_limit)
+    test = splits["test"]
+    scorer = YesNoScorer(batch_size=args.batch_size, multi_token=args.multi_token)
+    prompt = ChatPrompt()
+    scores = scorer.score(model, tok, [prompt(r, tok) for r in test], desc=f"{task} zero-shot")
+    out = {"zero_shot": binary_metrics([r["label"] for r in test], scores, split=f"{task}/zero-shot")}
+    pool = load_tallrec(task_paths(args.data_root, task)["train_path"])
+    rng = random.Random(0)
+    icl = [build_icl_prompt(r, sample_demos(pool, args.icl_k, rng, exclude=r), "gold", rng)[0] for r in test]
+    scores = scorer.score(model, tok, icl, desc=f"{task} icl k={args.icl_k}")
+    out[f"icl_k{args.icl_k}"] = binary_metrics([r["label"] for r in test], scores, split=f"{task}/icl")
+    return out
+
+
+def probe_tasks(args: argparse.Namespace, model: Any, tok: Any, task: str) -> list[dict[str, Any]]:
+    """ICL-probe curves for the recommendation task and the arithmetic-claims task."""
+    scorer = YesNoScorer(batch_size=args.batch_size, multi_token=args.multi_token)
+    paths = task_paths(args.data_root, task)
+    pool, test = load_tallrec(paths["train_path"]), load_tallrec(paths["test_path"])
+    import random
+
+    queries = random.Random(0).sample(test, min(args.probe_queries, len(test)))
+    claims = make_arithmetic_claims(64 + args.probe_queries, seed=0)
+    return (probe(model, tok, scorer, pool, queries, args.probe_ks, SETTINGS, task=task)
+            + probe(model, tok, scorer, claims[:64], claims[64:], args.probe_ks, SETTINGS, task="arith_claims"))
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """mean ± std of test AUC, training time and peak memory over seeds."""
+    def stats(values: list[float]) -> tuple[float, float]:
+        return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+    auc_m, auc_s = stats([r["test_after"]["auc"] for r in runs])
+    return {"auc_mean": auc_m, "auc_std": auc_s, "acc_mean": stats([r["test_after"]["accuracy"] for r in runs])[0],
+            "train_time_s_mean": stats([r["train"]["train_time_s"] for r in runs])[0],
+            "peak_memory_mb_max": max(r["train"]["peak_memory_mb"] for r in runs), "seeds": len(runs),
+            "steps_mean": stats([r["train"]["steps"] for r in runs])[0]}
+
+
+def write_markdown(results: dict[str, Any], path: Path) -> None:
+    lines = [f"# TALLRec benchmark ({results['model']})", "", f"Settings: {results['settings']}", "",
+             "| task | method | test AUC | accuracy | train time (s) | peak mem (MB) | TALLRec LLaMA-7B AUC |",
+             "|---|---|---|---|---|---|---|"]
+    for task, res in results["tasks"].items():
+        for name, m in res["baselines"].items():
+            lines.append(f"| {task} | {name} | {m['auc']:.3f} | {m['accuracy']:.3f} | – | – | – |")
+        for size, s in res["sft"].items():
+            ref = TALLREC_7B.get(task, {}).get(int(size))
+            lines.append(f"| {task} | LoRA SFT n={size} ({s['seeds']} seeds) "
+                         f"| {s['auc_mean']:.3f} ± {s['auc_std']:.3f} | {s['acc_mean']:.3f} "
+                         f"| {s['train_time_s_mean']:.0f} | {s['peak_memory_mb_max']:.0f} | "
+                         f"{ref if ref is not None else '–'} |")
+    lines += ["", "ICL probes (test AUC): see tallrec_icl_probes.png and tallrec.json `probes`."]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def plot_probes(probes: dict[str, list[dict[str, Any]]], path: Path) -> None:
+    """One panel per (task, before/after SFT): AUC vs k for gold / random / abstract."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stages = list(probes)
+    tasks = sorted({r["task"] for rows in probes.values() for r in rows})
+    fig, axes = plt.subplots(len(tasks), len(stages), figsize=(4.5 * len(stages), 3.2 * len(tasks)), squeeze=False)
+    for i, task in enumerate(tasks):
+        for j, stage in enumerate(stages):
+            ax = axes[i][j]
+            for setting in SETTINGS:
+                pts = [(r["k"], r["auc"]) for r in probes[stage] if r["task"] == task and r["setting"] == setting]
+                if pts:
+                    ax.plot(*zip(*pts, strict=True), marker="o", label=setting)
+            ax.set_xticks(sorted({r["k"] for r in probes[stage]}))
+            ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+            ax.set(title=f"{task} ({stage})", xlabel="k demonstrations", ylabel="AUC")
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    args.out.mkdir(parents=True, exist_ok=True)
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out",)}
+    results: dict[str, Any] = {"model": args.model, "settings": settings, "tasks": {}, "probes": {}}
+    model, tok = load_model(args.model)
+    for task in args.tasks:
+        results["tasks"][task] = {"baselines": zero_shot_and_icl(args, model, tok, task), "sft": {}, "runs": []}
+    results["probes"]["before SFT"] = [r for t in args.tasks[:1] for r in probe_tasks(args, model, tok, t)]
+    for task in args.tasks:
+        for size in args.sizes:
+            runs = [run_sft(args, task, size, seed) for seed in args.seeds]
+            results["tasks"][task]["runs"] += [{"size": size, "seed": s, **r} for s, r in zip(args.seeds, runs,
+                                                                                               strict=True)]
+            results["tasks"][task]["sft"][str(size)] = summarise(runs)
+    best = results["tasks"][args.tasks[0]]["runs"][-1]
+    tuned, tok = load_model(args.model, Path(best["run_dir"]) / "adapter_best")
+    results["probes"][f"after SFT n={best['size']}"] = probe_tasks(args, tuned, tok, args.tasks[0])
+    (args.out / "tallrec.json").write_text(json.dumps(results, indent=2))
+    write_markdown(results, args.out / "tallrec.md")
+    plot_probes(results["probes"], args.out / "tallrec_icl_probes.png")
+    logger.info("wrote %s", args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,81 @@
+"""TALLRec LoRA SFT end to end on the tiny random model with synthetic fixture data (never the MovieLens files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+from safetensors.torch import load_file
+
+from tests.conftest import compose_recipe
+
+pytestmark = pytest.mark.integration
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "tallrec"
+
+
+def _cfg(tmp_path, extra=()):
+    from hydra.core.hydra_config import HydraConfig
+
+    cfg = compose_recipe("sft", ["model=tiny_random", "logger=none", "+debug=sft_smoke",
+                                 f"data.splits.train_path={ASSETS / 'train.json'}",
+                                 f"data.splits.valid_path={ASSETS / 'valid.json'}",
+                                 f"data.splits.test_path={ASSETS / 'test.json'}",
+                                 "eval.scorer.multi_token=first", "trainer.max_steps=3",
+                                 "trainer.learning_rate=1e-2", *extra])
+    HydraConfig.instance().set_config(cfg)
+    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    OmegaConf.set_struct(cfg, False)
+    cfg.pop("hydra")
+    cfg.run_dir = str(tmp_path)
+    cfg.run_name = "test"
+    return cfg
+
+
+def test_sft_saves_moved_adapter_keeps_base_and_merges(tmp_path):
+    from peft import PeftModel
+
+    from rlpost.pipelines.sft import run
+    from rlpost.training.merge import merge_adapter
+    from rlpost.training.model import load_policy
+
+    cfg = _cfg(tmp_path)
+    results = run(cfg)
+    assert results["train"]["steps"] == 3
+    assert {"auc", "accuracy", "log_loss"} <= set(results["test_after"]) and "test_before" in results
+    assert [h["step"] for h in results["train"]["valid_history"]] == [0, 1, 2, 3]
+    assert json.loads((tmp_path / "metrics.json").read_text())["train"]["best_step"] >= 0
+    assert (tmp_path / "adapter_best" / "adapter_config.json").is_file()
+
+    adapter = load_file(tmp_path / "adapter_last" / "adapter_model.safetensors")
+    assert adapter and all("lora_" in k for k in adapter), "adapter must hold LoRA weights only"
+    assert any("q_proj" in k for k in adapter) and any("v_proj" in k for k in adapter)
+    assert not any("k_proj" in k for k in adapter)
+    lora_b = [v for k, v in adapter.items() if "lora_B" in k]
+    assert any(v.abs().sum() > 0 for v in lora_b), "LoRA B matrices did not move from their zero init"
+
+    base, _ = load_policy(cfg.model)
+    reference = {k: v.clone() for k, v in base.state_dict().items()}
+    peft_model = PeftModel.from_pretrained(base, tmp_path / "adapter_last")
+    for name, tensor in peft_model.get_base_model().state_dict().items():
+        if "lora_" not in name:
+            key = name.replace(".base_layer", "")
+            assert torch.equal(tensor, reference[key]), f"base weight {key} changed"
+
+    merged_dir = merge_adapter(tmp_path / "adapter_last", tmp_path / "merged")
+    merged = load_file(merged_dir / "model.safetensors")
+    changed = {k for k, v in merged.items() if k in reference and not torch.equal(v, reference[k])}
+    assert changed and all("q_proj" in k or "v_proj" in k for k in changed)
+
+
+def test_single_class_validation_is_an_error(tmp_path):
+    from rlpost.errors import DataError
+    from rlpost.pipelines.sft import run
+
+    rows = [r for r in json.loads((ASSETS / "valid.json").read_text()) if r["output"] == "Yes."]
+    (tmp_path / "valid.json").write_text(json.dumps(rows))
+    cfg = _cfg(tmp_path, [f"data.splits.valid_path={tmp_path / 'valid.json'}", "eval.before=false"])
+    with pytest.raises(DataError, match="valid: all 4 labels are 1; AUC is undefined"):
+        run(cfg)
