@@ -12,15 +12,7 @@ def build_datasets(data_cfg: Any, seed: int = 0) -> tuple[Any, Any]:
     from hydra.utils import instantiate
 
     if data_cfg.get("path"):
-        ds = load_file(
-            data_cfg.path,
-            data_cfg.question_field,
-            data_cfg.answer_field,
-            data_cfg.answer_parser,
-            data_cfg.prompt_id_field,
-            data_cfg.get("limit"),
-        )
-        return split_dataset(ds, data_cfg.eval_size, seed)
+        return split_dataset(load_configured_file(data_cfg), data_cfg.eval_size, seed)
     train = instantiate(data_cfg.source)
     held_out = instantiate(data_cfg.eval_source) if data_cfg.get("eval_source") else None
     return train, held_out
@@ -31,12 +23,11 @@ def build_eval_dataset(data_cfg: Any, seed: int = 0) -> Any:
     from hydra.utils import instantiate
 
     if data_cfg.get("path"):
-        return load_file(
-            data_cfg.path,
-            data_cfg.question_field,
-            data_cfg.answer_field,
-            data_cfg.answer_parser,
-            data_cfg.prompt_id_field,
-            data_cfg.get("limit"),
-        )
+        return load_configured_file(data_cfg)
     return instantiate(data_cfg.eval_source)
+
+
+def load_configured_file(data_cfg: Any) -> Any:
+    """``data.path`` read with the field/parser settings of the ``data`` group."""
+    return load_file(data_cfg.path, data_cfg.question_field, data_cfg.answer_field, data_cfg.answer_parser,
+                     data_cfg.prompt_id_field, data_cfg.get("limit"))
