@@ -48,6 +48,7 @@ def main() -> None:
             "plain": evaluate(margs, out / f"eval_{tag}_plain", args.eval_size, args.k, "plain", 1234)["metrics"],
             "word": evaluate(margs, out / f"eval_{tag}_word", args.eval_size, 1, "word", 999)["metrics"],
         }
+    results["settings"]["resolved_trainer"] = resolved_trainer(out / "train")
     history = json.loads((out / "train" / "log_history.json").read_text())
     steps = [h for h in history if "step_time" in h]
     results["train"] = {"steps": len(steps), "wall_s": train["wall_s"], "peak_rss_mb": train["peak_rss_mb"],
@@ -55,6 +56,19 @@ def main() -> None:
                         "reward_first5": _mean([h["reward"] for h in steps[:5]]),
                         "reward_last5": _mean([h["reward"] for h in steps[-5:]])}
     write_results(args.name, results, table(results, args.k))
+
+
+def resolved_trainer(run_dir: Path) -> dict[str, Any]:
+    """The training run's effective GRPO settings, read back from its recorded Hydra config."""
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(run_dir / ".hydra" / "rank0" / "config.yaml")
+    trainer, algo, rollout = cfg.trainer, cfg.algo, cfg.rollout  # the saved config is unresolved: read the sources
+    return {"learning_rate": trainer.learning_rate, "lr_scheduler_type": trainer.lr_scheduler_type,
+            "per_device_train_batch_size": trainer.per_device_train_batch_size,
+            "num_generations": algo.num_generations, "max_completion_length": rollout.max_new_tokens,
+            "temperature": rollout.temperature, "loss_type": algo.loss_type, "beta": algo.kl_coef,
+            "bf16": trainer.bf16}
 
 
 def _mean(xs: list[float]) -> float | None:
