@@ -146,6 +146,7 @@ def settings_of(args: argparse.Namespace, prompt_tokens_mean: float) -> dict[str
     """The recorded settings of a run (compared by :func:`check_comparable`)."""
     info = machine_info()
     return {"model": args.model, "dtypes": list(args.dtypes), "batches": list(args.batches), "n": args.n,
+            "repeats": args.repeats,
             "max_new_tokens": args.max_new_tokens, "temperature": args.temperature, "top_p": args.top_p,
             "prompt_tokens_mean": round(prompt_tokens_mean, 1), **info}
 
@@ -172,16 +173,30 @@ def compare(old_path: Path, new: dict[str, Any]) -> list[str]:
 
 
 def run_setting(model: Any, tok: Any, args: argparse.Namespace, dtype: str, batch: int) -> dict[str, Any]:
-    """Baseline then engine on the same ``batch // n`` prompts (seeded), returning both and their ratios."""
+    """Baseline then engine on the same ``batch // n`` prompts, ``--repeats`` times alternating; totals and ratios."""
     import torch
 
     prompts = load_prompts(max(1, batch // args.n), seed=args.seed)
-    torch.manual_seed(args.seed)
-    base = run_baseline(model, tok, prompts, args, dtype)
-    eng = run_engine(model, tok, prompts, args, dtype, seed=args.seed)
-    return {"dtype": dtype, "batch": batch, "prompts": len(prompts), "baseline": base, "engine": eng,
-            "ratio_useful_tok_s": eng["useful_tok_s"] / base["useful_tok_s"],
-            "ratio_wall": base["wall_s"] / eng["wall_s"]}
+    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "engine": []}
+    for rep in range(args.repeats):
+        torch.manual_seed(args.seed + rep)
+        runs["baseline"].append(run_baseline(model, tok, prompts, args, dtype))
+        runs["engine"].append(run_engine(model, tok, prompts, args, dtype, seed=args.seed + rep))
+    base, eng = _total(runs["baseline"]), _total(runs["engine"])
+    return {"dtype": dtype, "batch": batch, "prompts": len(prompts), "repeats": args.repeats, "baseline": base,
+            "engine": eng, "ratio_useful_tok_s": eng["useful_tok_s"] / base["useful_tok_s"],
+            "ratio_wall": base["wall_s"] / eng["wall_s"],
+            "ratio_useful_tok_s_per_repeat": [e["useful_tok_s"] / b["useful_tok_s"]
+                                              for b, e in zip(runs["baseline"], runs["engine"], strict=True)]}
+
+
+def _total(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Sum tokens and seconds over repeats (tok/s = total tokens / total seconds); peak RSS is the max."""
+    wall = sum(r["wall_s"] for r in runs)
+    slots, useful = sum(r["slot_tokens"] for r in runs), sum(r["useful_tokens"] for r in runs)
+    return {"wall_s": wall, "slot_tokens": slots, "useful_tokens": useful, "slot_tok_s": slots / wall,
+            "useful_tok_s": useful / wall, "mean_length": sum(r["mean_length"] for r in runs) / len(runs),
+            "peak_rss_mib": max(r["peak_rss_mib"] for r in runs)}
 
 
 def roofline(params: int, peak: dict[str, float], results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -233,6 +248,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--top-p", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--repeats", type=int, default=1, help="baseline/engine pairs per setting (alternating)")
     p.add_argument("--budget-s", type=float, default=420, help="settings not started within this budget are skipped")
     p.add_argument("--compare", type=Path, default=None, help="an earlier rollout.json to compare with")
     p.add_argument("--out", type=Path, default=None, help="results folder (default bench/results)")
@@ -253,7 +269,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     prompt_lens = [len(tok.apply_chat_template(p, tokenize=True, add_generation_prompt=True)["input_ids"])
                    for p in load_prompts(8, seed=args.seed)]
     for dtype in args.dtypes:  # warm-up: first calls pay one-off allocation and kernel selection costs
-        run_setting(model, tok, argparse.Namespace(**{**vars(args), "max_new_tokens": 4}), dtype, args.n)
+        run_setting(model, tok, argparse.Namespace(**{**vars(args), "max_new_tokens": 4, "repeats": 1}), dtype, args.n)
     results = []
     for dtype in args.dtypes:
         for batch in args.batches:

@@ -61,36 +61,15 @@ def rlpost_rollout(prompts: list[Any], trainer: Any) -> dict[str, list]:
     """
     import torch
 
-    from rlpost.rollout.base import SamplingParams
-    from rlpost.rollout.decode import decode
-
     model = trainer.accelerator.unwrap_model(trainer.model)
-    tok = trainer.processing_class
-    runs = split_runs(prompts)
     if trainer.repetition_penalty != 1.0 or trainer.min_p:
         raise ValueError("rollout.engine=rlpost supports temperature/top_p/top_k only (no repetition_penalty, min_p)")
-    texts = [tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) if isinstance(p, list) else p
-             for p, _ in runs]
-    eos = model.generation_config.eos_token_id
-    stop_ids = {tok.eos_token_id, tok.pad_token_id, *([eos] if isinstance(eos, int) else (eos or []))}
-    by_run: dict[int, tuple[list[int], list[list[int]], list[list[float]]]] = {}
+    runs = split_runs(prompts)
     was_training = model.training
     model.eval()  # no dropout, and gradient checkpointing (train mode only) would disable the KV cache
     try:
         with torch.no_grad(), torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bool(trainer.args.bf16)):
-            for count in sorted({c for _, c in runs}):  # one batched decode per group size (usually exactly one)
-                idx = [i for i, (_, c) in enumerate(runs) if c == count]
-                tok.padding_side = "left"
-                enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
-                enc = enc.to(model.device)
-                params = SamplingParams(temperature=trainer.temperature, top_p=trainer.top_p, top_k=trainer.top_k,
-                                        max_new_tokens=trainer.max_completion_length, n=count)
-                res = decode(model, enc["input_ids"], enc["attention_mask"], params,
-                             sorted(i for i in stop_ids if i is not None))
-                for k, i in enumerate(idx):
-                    prompt_ids = enc["input_ids"][k][enc["attention_mask"][k].bool()].tolist()
-                    rows = slice(k * count, (k + 1) * count)
-                    by_run[i] = (prompt_ids, res.tokens[rows], res.token_logprobs[rows])
+            by_run = _decode_runs(model, trainer, runs)
     finally:
         model.train(was_training)
     out: dict[str, list] = {"prompt_ids": [], "completion_ids": [], "logprobs": []}
@@ -100,3 +79,30 @@ def rlpost_rollout(prompts: list[Any], trainer: Any) -> dict[str, list]:
         out["completion_ids"] += tokens
         out["logprobs"] += logps
     return out
+
+
+def _decode_runs(model: Any, trainer: Any, runs: list[tuple[Any, int]]) -> dict[int, tuple[list, list, list]]:
+    """Decode every run (prompt, count); one batched decode per distinct count (usually exactly one)."""
+    from rlpost.rollout.base import SamplingParams
+    from rlpost.rollout.decode import decode
+
+    tok = trainer.processing_class
+    texts = [tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) if isinstance(p, list) else p
+             for p, _ in runs]
+    eos = model.generation_config.eos_token_id
+    stop_ids = {tok.eos_token_id, tok.pad_token_id, *([eos] if isinstance(eos, int) else (eos or []))}
+    stop_ids.discard(None)
+    by_run = {}
+    for count in sorted({c for _, c in runs}):
+        idx = [i for i, (_, c) in enumerate(runs) if c == count]
+        tok.padding_side = "left"
+        enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = enc.to(model.device)
+        params = SamplingParams(temperature=trainer.temperature, top_p=trainer.top_p, top_k=trainer.top_k,
+                                max_new_tokens=trainer.max_completion_length, n=count)
+        res = decode(model, enc["input_ids"], enc["attention_mask"], params, sorted(stop_ids))
+        for k, i in enumerate(idx):
+            rows = slice(k * count, (k + 1) * count)
+            prompt_ids = enc["input_ids"][k][enc["attention_mask"][k].bool()].tolist()
+            by_run[i] = (prompt_ids, res.tokens[rows], res.token_logprobs[rows])
+    return by_run
