@@ -49,3 +49,13 @@ def test_unknown_engine_and_vllm_combination_are_rejected() -> None:
         build_rollout_func(OmegaConf.create({"engine": "vllm2"}))
     with pytest.raises(ValueError, match="use_vllm"):
         build_rollout_func(OmegaConf.create({"engine": "rlpost", "use_vllm": True}))
+
+
+def test_grpo_rlpost_engine_with_lora(tmp_path):
+    from rlpost.pipelines.grpo import run
+
+    cfg = _cfg(tmp_path, ["rollout.engine=rlpost", "peft=lora", "peft.config.target_modules=[q_proj,v_proj]",
+                          "eval=none"])
+    run(cfg)
+    adapter = load_file(tmp_path / "final" / "adapter_model.safetensors")
+    assert any(v.abs().sum() > 0 for k, v in adapter.items() if "lora_B" in k), "LoRA B matrices are still zero"
