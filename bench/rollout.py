@@ -183,7 +183,8 @@ def run_setting(model: Any, tok: Any, args: argparse.Namespace, dtype: str, batc
         runs["baseline"].append(run_baseline(model, tok, prompts, args, dtype))
         runs["engine"].append(run_engine(model, tok, prompts, args, dtype, seed=args.seed + rep))
     base, eng = _total(runs["baseline"]), _total(runs["engine"])
-    return {"dtype": dtype, "batch": batch, "prompts": len(prompts), "repeats": args.repeats, "baseline": base,
+    return {"dtype": dtype, "batch": batch, "prompts": len(prompts), "repeats": args.repeats,
+            "load_avg_1min_after": round(os.getloadavg()[0], 2), "baseline": base,
             "engine": eng, "ratio_useful_tok_s": eng["useful_tok_s"] / base["useful_tok_s"],
             "ratio_wall": base["wall_s"] / eng["wall_s"],
             "ratio_useful_tok_s_per_repeat": [e["useful_tok_s"] / b["useful_tok_s"]
