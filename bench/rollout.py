@@ -220,16 +220,16 @@ def format_table(report: dict[str, Any]) -> str:
     lines = [f"# Rollout: rlpost engine vs plain `generate` ({s['model']}, n={s['n']}, {s['max_new_tokens']} new "
              f"tokens, T={s['temperature']}, {s['threads']} threads, prompt ~{s['prompt_tokens_mean']} tokens)", "",
              "| dtype | batch | generate tok/s (slots / useful) | rlpost tok/s (useful) | useful ratio | wall ratio "
-             "| mean len (gen / rlpost) | peak RSS MiB (gen / rlpost) |", "|---|---|---|---|---|---|---|---|"]
+             "| mean len (gen / rlpost) | peak RSS MiB (gen / rlpost) | load |", "|---" * 9 + "|"]
     for r in report["results"]:
         if "engine" not in r:
-            lines.append(f"| {r['dtype']} | {r['batch']} | {r['skipped']} | | | | | |")
+            lines.append(f"| {r['dtype']} | {r['batch']} | {r['skipped']} | | | | | | |")
             continue
         b, e = r["baseline"], r["engine"]
         lines.append(f"| {r['dtype']} | {r['batch']} | {b['slot_tok_s']:.1f} / {b['useful_tok_s']:.1f} | "
                      f"{e['useful_tok_s']:.1f} | **{r['ratio_useful_tok_s']:.2f}x** | {r['ratio_wall']:.2f}x | "
                      f"{b['mean_length']:.1f} / {e['mean_length']:.1f} | {b['peak_rss_mib']:.0f} / "
-                     f"{e['peak_rss_mib']:.0f} |")
+                     f"{e['peak_rss_mib']:.0f} | {r['load_avg_1min_after']} |")
     peak = roof["peak_matmul_gflops"]
     lines += ["", f"Roofline: {roof['params'] / 1e6:.2f}M parameters -> {roof['flops_per_token'] / 1e6:.1f} "
               "MFLOP/token;"
