@@ -52,6 +52,8 @@ class RolloutConfig:
     top_p: float = 1.0
     top_k: int | None = None
     max_new_tokens: int = 256
+    # GRPO generation: trl (GRPOTrainer's own generate) or rlpost (shared-prefill decode via rollout_func)
+    engine: str = "trl"
 
 
 @dataclass

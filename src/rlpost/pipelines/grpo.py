@@ -26,6 +26,7 @@ from rlpost.tracking import start_run
 from rlpost.training.accelerator import prepare_trainer_runtime
 from rlpost.training.callbacks import build_callbacks
 from rlpost.training.checkpointing import commit_callback
+from rlpost.training.fast_rollout import build_rollout_func
 from rlpost.training.model import build_peft, load_policy
 from rlpost.training.trl_args import build_trl_args
 
@@ -56,7 +57,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     train_ds, callbacks = apply_guards(cfg, model, tokenizer, template, train_ds)  # conf/guards: default no-op
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
                           train_dataset=to_grpo_rows(train_ds, template), processing_class=tokenizer,
-                          peft_config=build_peft(cfg.get("peft")),
+                          peft_config=build_peft(cfg.get("peft")), rollout_func=build_rollout_func(cfg.rollout),
                           callbacks=[*callbacks, *build_callbacks(cfg), commit_callback(args)])
     trainer.train(resume_from_checkpoint=prepare_resume(cfg, args.output_dir))
     trainer.save_model(str(run_dir / "final"))

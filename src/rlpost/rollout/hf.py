@@ -19,6 +19,8 @@ class HFEngine:
         tokenizer: its tokenizer (chat template applied here).
         max_batch_size: sequences per ``generate`` call (prompts × n).
         autocast_dtype: ``bfloat16`` or None.
+        fast_decode: use rlpost's decode loop (:mod:`rlpost.rollout.decode`: one prefill per prompt shared by its
+            ``n`` samples, finished rows dropped) instead of ``model.generate``; same sampling semantics.
     """
 
     def __init__(
@@ -28,12 +30,14 @@ class HFEngine:
         max_batch_size: int = 64,
         autocast_dtype: str | None = "bfloat16",
         show_progress: bool = True,
+        fast_decode: bool = True,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.max_batch_size = max_batch_size
         self.autocast_dtype = autocast_dtype
         self.show_progress = show_progress
+        self.fast_decode = fast_decode
 
     def _encode(self, prompts: list[list[dict[str, str]]]) -> list[str]:
         return [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
@@ -90,12 +94,9 @@ class HFEngine:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         else:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=params.top_k or 0)
-        device_type = self.model.device.type
-        use_autocast = self.autocast_dtype is not None and self.model.dtype == torch.float32
-        with (
-            torch.inference_mode(),
-            torch.autocast(device_type, dtype=getattr(torch, self.autocast_dtype or "bfloat16"), enabled=use_autocast),
-        ):
+        with self._inference_context():
+            if self.fast_decode:
+                return self._decode_batch(enc, params)
             out = self.model.generate(**enc, **kwargs)
         new_tokens = out.sequences[:, enc["input_ids"].shape[1] :]  # [B*n, T]
         token_logp = None
@@ -108,7 +109,7 @@ class HFEngine:
                 ],
                 dim=1,
             )  # [B*n, T]
-        eos_ids = {tok.eos_token_id, tok.pad_token_id} | set(self._eos_ids())
+        eos_ids = self._stop_ids()
         results = []
         for b in range(len(texts)):
             comps, lps, lens = [], [], []
@@ -122,6 +123,39 @@ class HFEngine:
                 lens.append(length)
             results.append((comps, lps, lens))
         return results
+
+    def _inference_context(self) -> Any:
+        """``inference_mode`` + bf16 autocast when the model is fp32 and ``autocast_dtype`` is set."""
+        import contextlib
+
+        import torch
+
+        use_autocast = self.autocast_dtype is not None and self.model.dtype == torch.float32
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch.inference_mode())
+        stack.enter_context(torch.autocast(self.model.device.type, dtype=getattr(torch, self.autocast_dtype or
+                                                                                 "bfloat16"), enabled=use_autocast))
+        return stack
+
+    def _decode_batch(self, enc: Any, params: SamplingParams) -> list[tuple[list[str], list[float], list[int]]]:
+        from rlpost.rollout.decode import decode
+
+        stop_ids = self._stop_ids()
+        out = decode(self.model, enc["input_ids"], enc["attention_mask"], params, sorted(stop_ids))
+        results = []
+        for b in range(enc["input_ids"].shape[0]):
+            comps, lps, lens = [], [], []
+            for r in range(b * params.n, (b + 1) * params.n):
+                length = len(out.tokens[r]) - int(out.stopped[r])
+                comps.append(self.tokenizer.decode(out.tokens[r][:length], skip_special_tokens=True))
+                lps.append(float(sum(out.token_logprobs[r][:length])))
+                lens.append(length)
+            results.append((comps, lps if params.logprobs else [], lens))
+        return results
+
+    def _stop_ids(self) -> set[int]:
+        tok = self.tokenizer
+        return {i for i in (tok.eos_token_id, tok.pad_token_id, *self._eos_ids()) if i is not None}
 
     def _eos_ids(self) -> list[int]:
         eos = self.model.generation_config.eos_token_id

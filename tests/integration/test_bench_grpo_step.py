@@ -1,0 +1,27 @@
+"""bench/grpo_step.py: both engines train with identical overrides; a tiny end-to-end run writes the ratio."""
+
+from __future__ import annotations
+
+import json
+from argparse import Namespace
+from pathlib import Path
+
+import pytest
+from bench import grpo_step
+
+pytestmark = pytest.mark.integration
+
+
+def test_only_the_engine_differs() -> None:
+    args = Namespace(model="tiny_random", bf16="false", steps=2, batch=4, num_generations=2, max_new_tokens=4, seed=0)
+    trl, rlpost = grpo_step.overrides(args, "trl"), grpo_step.overrides(args, "rlpost")
+    assert [x for x in trl if x not in rlpost] == ["rollout.engine=trl"]
+    assert [x for x in rlpost if x not in trl] == ["rollout.engine=rlpost"]
+
+
+def test_bench_grpo_step_tiny(tmp_path: Path) -> None:
+    data = grpo_step.main(["--steps", "2", "--batch", "4", "--num-generations", "2", "--max-new-tokens", "4",
+                           "--bf16", "false", "--out", str(tmp_path)])
+    assert json.loads((tmp_path / "grpo_step.json").read_text())["ratio_step_time"] == data["ratio_step_time"] > 0
+    assert [r["engine"] for r in data["results"]] == ["trl", "rlpost"]
+    assert all(r["steps"] == 2 and r["peak_rss_mib"] > 0 for r in data["results"])
