@@ -59,3 +59,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+def pipeline_cfg(name: str, overrides: list[str], run_dir: Path):
+    """Compose like the CLI, then detach from Hydra: a plain config that a pipeline's ``run(cfg)`` accepts."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    cfg = compose_recipe(name, overrides)
+    HydraConfig.instance().set_config(cfg)
+    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    OmegaConf.set_struct(cfg, False)
+    cfg.pop("hydra")
+    cfg.run_dir = str(run_dir)
+    cfg.run_name = "test"
+    return cfg
+
+
+def changed_params(model, safetensors_path: Path) -> list[str]:
+    """Names of ``model``'s parameters whose values differ in a saved safetensors file."""
+    import torch
+    from safetensors.torch import load_file
+
+    saved = load_file(safetensors_path)
+    return [k for k, v in model.state_dict().items() if k in saved and not torch.allclose(v, saved[k])]

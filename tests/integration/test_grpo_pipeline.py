@@ -5,37 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
-from omegaconf import OmegaConf
 from safetensors.torch import load_file
 
-from tests.conftest import compose_recipe
+from tests.conftest import changed_params, pipeline_cfg
 
 pytestmark = pytest.mark.integration
 
 
 def _cfg(tmp_path, extra=()):
-    from hydra.core.hydra_config import HydraConfig
-
-    cfg = compose_recipe(
-        "grpo",
-        [
-            "model=tiny_random",
-            "logger=none",
-            "+debug=cpu_smoke",
-            "reward.funcs.accuracy._target_=rlpost.testing.DigitFractionReward",
-            "~reward.funcs.accuracy.answer_format",
-            "trainer.learning_rate=1e-2",
-            *extra,
-        ],
-    )
-    HydraConfig.instance().set_config(cfg)
-    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
-    OmegaConf.set_struct(cfg, False)
-    cfg.pop("hydra")
-    cfg.run_dir = str(tmp_path)
-    cfg.run_name = "test"
-    return cfg
+    return pipeline_cfg("grpo", ["model=tiny_random", "logger=none", "+debug=cpu_smoke",
+                                 "reward.funcs.accuracy._target_=rlpost.testing.DigitFractionReward",
+                                 "~reward.funcs.accuracy.answer_format", "trainer.learning_rate=1e-2", *extra],
+                        tmp_path)
 
 
 def test_grpo_two_steps_moves_weights_and_writes_metrics(tmp_path):
@@ -45,9 +26,7 @@ def test_grpo_two_steps_moves_weights_and_writes_metrics(tmp_path):
     cfg = _cfg(tmp_path)
     before, _ = load_policy(cfg.model)
     results = run(cfg)
-    after = load_file(tmp_path / "final" / "model.safetensors")
-    moved = [k for k, v in before.state_dict().items() if k in after and not torch.allclose(v, after[k])]
-    assert moved, "no parameter changed after 2 GRPO steps"
+    assert changed_params(before, tmp_path / "final" / "model.safetensors"), "no parameter changed after 2 steps"
     assert results["train"]["steps"] == 2
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert set(metrics) >= {"before", "after", "train"}

@@ -7,31 +7,21 @@ from pathlib import Path
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 from safetensors.torch import load_file
 
-from tests.conftest import compose_recipe
+from tests.conftest import pipeline_cfg
 
 pytestmark = pytest.mark.integration
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "tallrec"
 
 
 def _cfg(tmp_path, extra=()):
-    from hydra.core.hydra_config import HydraConfig
-
-    cfg = compose_recipe("sft", ["model=tiny_random", "logger=none", "+debug=sft_smoke",
-                                 f"data.splits.train_path={ASSETS / 'train.json'}",
-                                 f"data.splits.valid_path={ASSETS / 'valid.json'}",
-                                 f"data.splits.test_path={ASSETS / 'test.json'}",
-                                 "eval.scorer.multi_token=first", "trainer.max_steps=3",
-                                 "trainer.learning_rate=1e-2", *extra])
-    HydraConfig.instance().set_config(cfg)
-    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
-    OmegaConf.set_struct(cfg, False)
-    cfg.pop("hydra")
-    cfg.run_dir = str(tmp_path)
-    cfg.run_name = "test"
-    return cfg
+    return pipeline_cfg("sft", ["model=tiny_random", "logger=none", "+debug=sft_smoke",
+                                f"data.splits.train_path={ASSETS / 'train.json'}",
+                                f"data.splits.valid_path={ASSETS / 'valid.json'}",
+                                f"data.splits.test_path={ASSETS / 'test.json'}",
+                                "eval.scorer.multi_token=first", "trainer.max_steps=3",
+                                "trainer.learning_rate=1e-2", *extra], tmp_path)
 
 
 def test_sft_saves_moved_adapter_keeps_base_and_merges(tmp_path):
