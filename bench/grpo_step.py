@@ -73,7 +73,6 @@ def format_table(data: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run both engines one after another and write grpo_step.json / .md."""
-    import bench.report as report_mod
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="tiny_random")
@@ -91,9 +90,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     settings = {k: v for k, v in vars(args).items() if k not in ("out", "timeout")}
     data = {"settings": {**settings, **machine_info()}, "results": results,
             "ratio_step_time": results[1]["s_per_step_mean"] / results[0]["s_per_step_mean"]}
-    if args.out is not None:
-        report_mod.RESULTS = args.out
-    write_results("grpo_step", data, format_table(data))
+    write_results("grpo_step", data, format_table(data), args.out)
     return data
 
 

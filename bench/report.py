@@ -48,11 +48,12 @@ def machine_info() -> dict[str, Any]:
             "machine": platform.machine(), "date": time.strftime("%Y-%m-%d %H:%M")}
 
 
-def write_results(name: str, data: dict[str, Any], table: str) -> None:
-    """Write ``bench/results/<name>.json`` and ``<name>.md``."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2))
-    (RESULTS / f"{name}.md").write_text(table)
+def write_results(name: str, data: dict[str, Any], table: str, out_dir: Path | None = None) -> None:
+    """Write ``<out_dir>/<name>.json`` and ``<name>.md`` (default ``bench/results``)."""
+    out = Path(out_dir) if out_dir is not None else RESULTS
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(data, indent=2))
+    (out / f"{name}.md").write_text(table)
     print(table)
 
 

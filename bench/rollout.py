@@ -260,7 +260,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run every (dtype, batch) setting within the budget and write rollout.json / rollout.md."""
     from omegaconf import OmegaConf
 
-    import bench.report as report_mod
     from rlpost.training.model import load_policy
 
     args = parse_args(argv)
@@ -283,9 +282,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     data["wall_s"] = time.perf_counter() - start
     if args.compare is not None:
         data["comparison"] = compare(args.compare, data)
-    if args.out is not None:
-        report_mod.RESULTS = args.out
-    write_results("rollout", data, format_table(data))
+    write_results("rollout", data, format_table(data), args.out)
     return data
 
 

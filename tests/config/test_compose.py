@@ -67,14 +67,18 @@ def test_composes_resolves_and_validates(name: str) -> None:
 @pytest.mark.parametrize("name", PRIMARIES + RECIPES)
 def test_every_target_binds(name: str) -> None:
     cfg = _resolve(name, _smoke(name))
-    for path, node in _targets(cfg):
+    targets = list(_targets(cfg))
+    assert targets, f"{name} composes to a config without any _target_"
+    for path, node in targets:
         module, _, attr = node._target_.rpartition(".")
         target = getattr(importlib.import_module(module), attr)
         kwargs = {k: v for k, v in node.items() if not str(k).startswith("_")}
         sig = inspect.signature(target)
         if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-            sig.bind_partial(**kwargs)  # raises TypeError naming an unknown kwarg
-        assert path
+            try:
+                sig.bind_partial(**kwargs)
+            except TypeError as err:
+                pytest.fail(f"{name}: {path} ({node._target_}): {err}")
 
 
 def test_unknown_algo_key_is_rejected() -> None:
