@@ -17,6 +17,13 @@ def test_generate_arithmetic_is_seeded_and_correct():
     assert {r["op"] for r in a} == {"add", "mul"}
 
 
+def test_arithmetic_mix_weights_the_operations():
+    ops = [r["op"] for r in generate_arithmetic(400, seed=0, mix={"add": 3, "mul": 1})]
+    assert ops.count("add") == 300 and ops.count("mul") == 100
+    with pytest.raises(DataError, match="data.source.mix"):
+        generate_arithmetic(4, mix={"sub": 1})
+
+
 def test_word_problems_keep_the_arithmetic():
     ds = generate_arithmetic(10, seed=0, style="word")
     assert all("What is" not in r["question"] for r in ds)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -52,8 +53,9 @@ def generate_arithmetic(
     ops: Sequence[str] = ("add", "mul"),
     digits: dict[str, int] | None = None,
     style: str = "plain",
+    mix: dict[str, float] | None = None,
 ) -> Any:
-    """Seeded arithmetic problems, operations interleaved evenly (the default task).
+    """Seeded arithmetic problems, operations interleaved evenly (the default task) or in the ``mix`` proportions.
 
     Args:
         size: number of problems.
@@ -61,6 +63,8 @@ def generate_arithmetic(
         ops: operations among ``add``, ``sub``, ``mul``.
         digits: max digits of each operand per op (default: add/sub 2, mul 1).
         style: ``plain`` ("What is 12 + 34?") or ``word`` (word problems of the same arithmetic).
+        mix: relative weight per operation in ``ops`` (e.g. ``{add: 3, mul: 1}`` puts more training on the
+            operation the model is worst at); operations are interleaved deterministically in these proportions.
     """
     from datasets import Dataset
 
@@ -70,10 +74,11 @@ def generate_arithmetic(
         raise DataError(f"data.source.ops: unknown operation(s) {unknown}; choose from {sorted(ARITH_OPS)}")
     if style not in ("plain", "word"):
         raise DataError(f"data.source.style={style!r}: choose plain or word")
+    schedule = op_schedule(ops, mix)
     rng = random.Random(seed)
     rows = []
     for i in range(size):
-        op = ops[i % len(ops)]
+        op = schedule[i % len(schedule)]
         hi = 10 ** digits[op] - 1
         a, b = rng.randint(0, hi), rng.randint(0, hi)
         symbol, fn = ARITH_OPS[op]
@@ -83,6 +88,36 @@ def generate_arithmetic(
             question = f"What is {a} {symbol} {b}?"
         rows.append({"prompt_id": f"arith-{seed}-{i}", "question": question, "answer": str(fn(a, b)), "op": op})
     return Dataset.from_list(rows)
+
+
+def op_schedule(ops: Sequence[str], mix: dict[str, float] | None = None) -> list[str]:
+    """One period of the operation sequence: ``ops`` in turn, or interleaved in the ``mix`` proportions.
+
+    Example:
+        >>> op_schedule(["add", "mul"])
+        ['add', 'mul']
+        >>> op_schedule(["add", "mul"], {"add": 3, "mul": 1})
+        ['add', 'add', 'mul', 'add']
+    """
+    if not mix:
+        return list(ops)
+    extra = sorted(set(mix) - set(ops))
+    if extra or any(not (w >= 0) for w in mix.values()) or sum(mix.values()) <= 0:
+        raise DataError(f"data.source.mix={dict(mix)}: weights must be >= 0 with a positive sum, "
+                        f"keys among data.source.ops {list(ops)}")
+    total = sum(mix.values())
+    period = 20
+    counts = {op: round(period * mix.get(op, 0.0) / total) for op in ops}
+    divisor = math.gcd(*counts.values())
+    counts = {op: n // divisor for op, n in counts.items()}
+    schedule, credit = [], dict.fromkeys(ops, 0.0)
+    for _ in range(sum(counts.values())):
+        for op in ops:
+            credit[op] += counts[op]
+        op = max(ops, key=lambda o: credit[o])
+        credit[op] -= sum(counts.values())
+        schedule.append(op)
+    return schedule
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:

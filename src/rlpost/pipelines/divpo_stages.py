@@ -35,7 +35,7 @@ def sample_pools(model: Any, tokenizer: Any, dataset: Any, template: Any, params
     rows = dataset.to_list()
     prompts = [template(r) for r in rows]
     samples = [Sample(prompt_id=r["prompt_id"], question=r["question"]) for r in rows]
-    engine = HFEngine(model, tokenizer, max_batch_size=batch_size, show_progress=False)
+    engine = HFEngine(model, tokenizer, max_batch_size=batch_size)
     model.eval()
     start = time.perf_counter()
     groups = engine.generate(prompts, params, samples=samples)
