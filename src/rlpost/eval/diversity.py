@@ -85,10 +85,14 @@ def compute_diversity_metrics(texts: Sequence[str], keys: Sequence[str] | None =
     """Diversity of one prompt's samples: per-attribute unique ratio / entropy (when ``keys``), distinct-1/2,
     compression ratio and the unique ratio of whole (normalised) answers.
 
+    ``unique/<key>`` divides the distinct values by the samples that hold the key (the paper's "% unique", which
+    is trivially high when few samples are valid); ``distinct_per_sample/<key>`` divides them by all samples, so a
+    model cannot look diverse by producing fewer valid records.
+
     Example:
-        >>> m = compute_diversity_metrics(['{"a": "x"}', '{"a": "y"}'], keys=["a"])
-        >>> m["unique/a"], m["unique/mean_attribute"]
-        (1.0, 1.0)
+        >>> m = compute_diversity_metrics(['{"a": "x"}', '{"a": "y"}', 'no'], keys=["a"])
+        >>> m["unique/a"], m["unique/mean_attribute"], round(m["distinct_per_sample/mean_attribute"], 3)
+        (1.0, 1.0, 0.667)
     """
     metrics = {"distinct_1": distinct_n(texts, 1), "distinct_2": distinct_n(texts, 2),
                "compression_ratio": compression_ratio(texts),
@@ -98,7 +102,9 @@ def compute_diversity_metrics(texts: Sequence[str], keys: Sequence[str] | None =
         for k, vals in values.items():
             metrics[f"unique/{k}"] = unique_ratio(vals)
             metrics[f"entropy/{k}"] = entropy(vals)
-        metrics["unique/mean_attribute"] = sum(metrics[f"unique/{k}"] for k in keys) / len(keys)
+            metrics[f"distinct_per_sample/{k}"] = len(set(vals)) / len(texts) if texts else 0.0
+        for name in ("unique", "distinct_per_sample"):
+            metrics[f"{name}/mean_attribute"] = sum(metrics[f"{name}/{k}"] for k in keys) / len(keys)
     return metrics
 
 
