@@ -49,6 +49,7 @@ def common_overrides(args: argparse.Namespace) -> list[str]:
            f"trainer.learning_rate={args.lr}", "algo.num_generations=8", "trainer.per_device_train_batch_size=16",
            "rollout.temperature=0.7", f"eval.k={args.eval_k}", f"data.eval_source.size={args.eval_size}",
            "trainer.save_strategy=steps", f"trainer.save_steps={args.steps}", "+trainer.save_only_model=true"]
+    out += args.override
     if args.smoke:
         out = ["+debug=cpu_smoke", *[o for o in out if not o.startswith(("algo.num_generations",
                                                                           "trainer.per_device"))]]
@@ -57,7 +58,7 @@ def common_overrides(args: argparse.Namespace) -> list[str]:
 
 def run_arm(arm: str, args: argparse.Namespace, evaluate_before: bool) -> dict[str, Any]:
     """Train one arm in a subprocess; returns its metrics, log history and guard reports."""
-    run_dir = Path(args.out) / "runs" / arm
+    run_dir = Path(args.work_dir) / arm
     overrides = [*common_overrides(args), *ARMS[arm], f"eval.before={str(evaluate_before).lower()}"]
     if "guards=offline_labels" in ARMS[arm]:
         # label only what the run consumes: 2 prompts per step (8 completions each, 16 per step)
@@ -66,11 +67,16 @@ def run_arm(arm: str, args: argparse.Namespace, evaluate_before: bool) -> dict[s
         overrides += ["guards.early_stopping.val_size=4", "guards.early_stopping.eval_steps=1"]
     env = {**os.environ, "RLPOST_RUN_DIR": str(run_dir), "TOKENIZERS_PARALLELISM": "false",
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    print(f"[bench] {arm}: {' '.join(overrides)}", flush=True)
-    start = time.time()
-    subprocess.run([sys.executable, "-m", "rlpost.train", *overrides], check=True, env=env, cwd=ROOT)
+    done = run_dir / "bench_wall_s.json"
+    if done.is_file() and (run_dir / "metrics.json").is_file():
+        print(f"[bench] {arm}: reusing the finished run in {run_dir}", flush=True)
+    else:
+        print(f"[bench] {arm}: {' '.join(overrides)}", flush=True)
+        start = time.time()
+        subprocess.run([sys.executable, "-m", "rlpost.train", *overrides], check=True, env=env, cwd=ROOT)
+        done.write_text(json.dumps(time.time() - start))
     result = json.loads((run_dir / "metrics.json").read_text())
-    result["wall_s"] = time.time() - start
+    result["wall_s"] = json.loads(done.read_text())
     states = sorted((run_dir / "checkpoints").glob("checkpoint-*/trainer_state.json"),
                     key=lambda p: int(p.parent.name.split("-")[1]))
     history = json.loads(states[-1].read_text())["log_history"] if states else []
@@ -96,11 +102,33 @@ def summarise(results: dict[str, Any], k: int) -> list[dict[str, Any]]:
     return rows
 
 
+def check_targets(results: dict[str, Any]) -> dict[str, Any]:
+    """Issue 3's targets, from the measured runs: label-free gain >= 80% of the gold gain, no operation down by
+    more than 2 points (at the kept checkpoint), and whether each run collapsed (ended below the base model)."""
+    base = results.get("base", {}).get("before", {})
+    gold = (results.get("gold", {}).get("after") or {}).get("accuracy")
+    out: dict[str, Any] = {}
+    for arm, res in results.items():
+        after = res.get("after") or {}
+        if arm == "base" or "accuracy" not in after or "accuracy" not in base:
+            continue
+        gain = after["accuracy"] - base["accuracy"]
+        ops = {k: after[k] - base[k] for k in after if k.startswith("accuracy/") and k in base}
+        row = {"gain_points": 100 * gain, "worst_op_change_points": 100 * min(ops.values(), default=0.0),
+               "below_base": gain < 0}
+        if gold is not None and arm != "gold" and gold > base["accuracy"]:
+            row["fraction_of_gold_gain"] = gain / (gold - base["accuracy"])
+            row["met"] = row["fraction_of_gold_gain"] >= 0.8 and row["worst_op_change_points"] >= -2
+        out[arm] = row
+    return out
+
+
 def pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}%"
 
 
-def write_markdown(rows: list[dict[str, Any]], args: argparse.Namespace, path: Path) -> None:
+def write_markdown(rows: list[dict[str, Any]], results: dict[str, Any], args: argparse.Namespace,
+                   path: Path) -> None:
     k = args.eval_k
     groups = sorted({key for r in rows for key in r if key.startswith("accuracy/")})
     head = ["arm", "held-out greedy", *[g.split("/", 1)[1] for g in groups], f"maj@{k}", "steps", "train min",
@@ -114,6 +142,14 @@ def write_markdown(rows: list[dict[str, Any]], args: argparse.Namespace, path: P
                  str(r["steps"] or "–"), f"{r['wall_min']:.1f}", pct(label_acc), r["stopped_by"] or "–",
                  "–" if r["kept_step"] is None else str(r["kept_step"])]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Targets (issue 3): label-free gain >= 80% of the gold-reward gain, no operation down > 2 points:",
+              ""]
+    for arm, t in check_targets(results).items():
+        frac = t.get("fraction_of_gold_gain")
+        lines.append(f"- {LABELS.get(arm, arm)}: {t['gain_points']:+.1f} points"
+                     + ("" if frac is None else f" = {frac:.0%} of the gold gain")
+                     + f", worst operation {t['worst_op_change_points']:+.1f} points"
+                     + ("" if "met" not in t else f" -> {'met' if t['met'] else 'not met'}"))
     lines += ["", f"Held-out standard error at n={args.eval_size}: about "
               f"{100 * (0.25 / max(args.eval_size, 1)) ** 0.5:.1f} points at 50% accuracy.",
               "Plot: self_consistency.png (training reward, pseudo-label accuracy and majority share per step)."]
@@ -158,6 +194,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--eval-k", type=int, default=8, help="samples per held-out question for maj@k")
     p.add_argument("--smoke", action="store_true", help="add +debug=cpu_smoke (tiny batches; plumbing checks)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    p.add_argument("--work-dir", default=str(ROOT / "bench" / "runs" / "self_consistency"),
+                   help="run directories, one per arm; a finished arm is reused (delete it to re-run)")
+    p.add_argument("--override", nargs="*", default=[], help="extra Hydra overrides for every arm")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -167,8 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     results = {"base": {"before": results[args.arms[0]].get("before", {})}, **results}
     rows = summarise(results, args.eval_k)
     (out / "self_consistency.json").write_text(json.dumps({"settings": vars(args), "rows": rows,
-                                                           "runs": results}, indent=2))
-    write_markdown(rows, args, out / "self_consistency.md")
+                                                           "targets": check_targets(results), "runs": results},
+                                                          indent=2))
+    write_markdown(rows, results, args, out / "self_consistency.md")
     write_plot(results, rows, out / "self_consistency.png")
     print((out / "self_consistency.md").read_text())
 
