@@ -18,11 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_divpo_two_ranks_two_rounds(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "rlpost.train",
-           "--config-name", "divpo", "model=tiny_random", "logger=none", f"run_dir={run_dir}", "algo.n=4",
+           "--config-name", "divpo", "model=tiny_random", "logger=none", "algo.n=4",
            "data.source.repeats=4", "rollout.max_new_tokens=8", "eval.k=4", "eval.embedding_spread=false",
            "eval.before=false", "trainer.bf16=false", "trainer.per_device_train_batch_size=1", "reward=length",
            "algo.rounds=2", "trainer.learning_rate=0.01"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "RLPOST_DEBUG": "1"}
+    # RLPOST_RUN_DIR (not a run_dir= override): one run dir shared by both ranks, nothing under outputs/
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "RLPOST_DEBUG": "1", "RLPOST_RUN_DIR": str(run_dir)}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
