@@ -131,7 +131,8 @@ def write_markdown(rows: list[dict[str, Any]], results: dict[str, Any], args: ar
                    path: Path) -> None:
     k = args.eval_k
     groups = sorted({key for r in rows for key in r if key.startswith("accuracy/")})
-    head = ["arm", "held-out greedy", *[g.split("/", 1)[1] for g in groups], f"maj@{k}", "steps", "train min",
+    head = ["arm", "held-out greedy", *[g.split("/", 1)[1] for g in groups], f"maj@{k}", "steps",
+            "wall min (incl. eval)",
             "pseudo-label acc. (last step / frozen)", "collapse detector", "kept step"]
     lines = [f"# Label-free RLVR benchmark ({args.model}, seed {args.seed}, {args.steps} steps, lr {args.lr}, "
              f"{args.eval_size} held-out problems)", "", "| " + " | ".join(head) + " |",
