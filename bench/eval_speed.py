@@ -10,9 +10,11 @@ process, with the model loaded once:
   sequences, one greedy ``model.generate`` pass and one sampled pass with ``num_return_sequences=k``, decode, then
   rlpost's own extraction/verification (:func:`score_question`, :func:`aggregate`), so only generation differs.
 
-Timed: the evaluation only (generation + grading), not the model load. Figures: questions/s per arm, the
-rlpost/plain ratio, peak RSS, and a correctness check: greedy accuracy (and per-question greedy texts) of the two
-arms, sampled pass@1 / maj@k of both with their difference and standard error.
+Timed: the evaluation only (generation + grading), not the model load: wall seconds (the headline) and this
+process's CPU seconds (all threads; less sensitive to other jobs on a shared machine, though OpenMP spin-waits
+count). Figures: questions/s per arm, the rlpost/plain ratio, peak RSS, and a correctness check: greedy accuracy
+(and per-question greedy texts) of the two arms, sampled pass@1 / maj@k of both with their difference and standard
+error.
 
     python -m bench.eval_speed --model tiny_random --questions 8 --k 2 --max-new-tokens 8     # seconds
     python -m bench.eval_speed --model smollm2_135m                                         # ~5 min on 2 cores
@@ -68,13 +70,13 @@ def run_rlpost(model: Any, tok: Any, dataset: Any, template: Any, cfg: Any, out_
     from rlpost.eval.runner import evaluate_model
 
     with PeakRSS() as rss:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         metrics = evaluate_model(model, tok, dataset, template, cfg.eval, out_dir, cfg.seed)
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     records = []
     if out_dir is not None:
         records = [json.loads(line) for line in (out_dir / "samples.jsonl").read_text().splitlines()]
-    return {"wall_s": wall, "peak_rss_mib": rss.peak, "metrics": metrics, "records": records}
+    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss.peak, "metrics": metrics, "records": records}
 
 
 def generate_texts(model: Any, tok: Any, texts: list[str], batch: int, n: int, **sampling: Any) -> tuple[list, list]:
@@ -101,7 +103,7 @@ def run_plain(model: Any, tok: Any, rows: list[dict], template: Any, ev: Any, se
     tok.padding_side = "left"
     dtype = "bf16" if ev.autocast_dtype == "bfloat16" else "fp32"
     with PeakRSS() as rss, precision(model, dtype):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         texts = [tok.apply_chat_template(template(r), tokenize=False, add_generation_prompt=True) for r in rows]
         greedy, greedy_len = generate_texts(model, tok, texts, ev.batch_size, 1, do_sample=False,
                                             max_new_tokens=ev.max_new_tokens, temperature=None, top_p=None, top_k=None)
@@ -121,8 +123,8 @@ def run_plain(model: Any, tok: Any, rows: list[dict], template: Any, ev: Any, se
                 rec[ev.group_by] = r[ev.group_by]
             records.append(rec)
         metrics = aggregate(records, ev.k, ev.group_by)
-        wall = time.perf_counter() - start
-    return {"wall_s": wall, "generate_s": generate_s, "peak_rss_mib": rss.peak, "metrics": metrics,
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"wall_s": wall, "cpu_s": cpu, "generate_s": generate_s, "peak_rss_mib": rss.peak, "metrics": metrics,
             "records": records}
 
 
@@ -187,17 +189,19 @@ def format_table(data: dict[str, Any]) -> str:
     lines = [f"# Evaluation: rlpost-eval vs a plain `generate` loop ({s['model']}, {s['questions']} questions, greedy "
              f"+ k={k} samples at T={s['temperature']}, {s['max_new_tokens']} new tokens, batch {s['batch_size']}, "
              f"autocast {s['autocast_dtype']}, {s['threads']} threads)", "",
-             f"| arm | wall s | questions/s | greedy acc | pass@1 | maj@{k} | pass@{k} | greedy tokens "
-             "| peak RSS MiB |", "|---" * 9 + "|"]
+             f"| arm | wall s | CPU s | questions/s | greedy acc | pass@1 | maj@{k} | pass@{k} | greedy tokens "
+             "| peak RSS MiB |", "|---" * 10 + "|"]
     for name in ARMS:
         a = data["arms"][name]
         m = a["metrics"]
-        lines.append(f"| {name} | {a['wall_s']:.1f} | {a['questions_per_s']:.3f} | {pct(m['accuracy'])} | "
+        lines.append(f"| {name} | {a['wall_s']:.1f} | {a['cpu_s']:.1f} | {a['questions_per_s']:.3f} | "
+                     f"{pct(m['accuracy'])} | "
                      f"{pct(m.get('pass@1'))} | {pct(m.get(f'maj@{k}'))} | {pct(m.get(f'pass@{k}'))} | "
                      f"{m['completion_tokens']:.1f} | {a['peak_rss_mib']:.0f} |")
     lines += ["", f"Questions/s rlpost / plain: **{data['ratio_questions_per_s']:.2f}x** (higher is faster; the "
               f"plain loop's generation took {plain['generate_s']:.1f} s of its {plain['wall_s']:.1f} s). "
-              f"Load average (1 min) after: {data['load_avg_1min_after']}.", ""]
+              f"CPU-time ratio plain / rlpost: {data['ratio_cpu_s']:.2f}x. Load average (1 min) before / after: "
+              f"{data['load_avg_1min_before']} / {data['load_avg_1min_after']}.", ""]
     return "\n".join(lines + agreement_lines(data["agreement"], s["questions"], k)) + "\n"
 
 
@@ -250,14 +254,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     prompt_lens = [len(tok.apply_chat_template(template(r), tokenize=True, add_generation_prompt=True)["input_ids"])
                    for r in rows]
     warm_up(model, tok, dataset, template, cfg)
+    load_before = round(os.getloadavg()[0], 2)
     with tempfile.TemporaryDirectory(prefix="rlpost-eval-speed-") as work:
         runs = {"plain": run_plain(model, tok, rows, template, cfg.eval, cfg.seed),
                 "rlpost": run_rlpost(model, tok, dataset, template, cfg, Path(work))}
     arms = {name: summarize(runs[name], len(rows)) for name in ARMS}
     data = {"settings": settings_of(args, cfg, model, sum(prompt_lens) / len(prompt_lens)), "arms": arms,
             "ratio_questions_per_s": arms["rlpost"]["questions_per_s"] / arms["plain"]["questions_per_s"],
+            "ratio_cpu_s": arms["plain"]["cpu_s"] / arms["rlpost"]["cpu_s"],
             "agreement": agreement(runs["plain"], runs["rlpost"], cfg.eval.k),
-            "load_avg_1min_after": round(os.getloadavg()[0], 2), "wall_s": time.perf_counter() - start}
+            "load_avg_1min_before": load_before, "load_avg_1min_after": round(os.getloadavg()[0], 2),
+            "wall_s": time.perf_counter() - start}
     if args.compare is not None:
         data["comparison"] = compare(args.compare, data)
     write_results("eval_speed", data, format_table(data), args.out)
