@@ -151,11 +151,12 @@ def settings_of(args: argparse.Namespace, prompt_tokens_mean: float) -> dict[str
             "prompt_tokens_mean": round(prompt_tokens_mean, 1), **info}
 
 
-def check_comparable(old: dict[str, Any], new: dict[str, Any]) -> None:
-    """Raise SystemExit naming every recorded setting that differs between two runs."""
-    diff = [f"{k}: {old.get(k)!r} vs {new.get(k)!r}" for k in COMPARED_KEYS if old.get(k) != new.get(k)]
+def check_comparable(old: dict[str, Any], new: dict[str, Any], keys: tuple[str, ...] = COMPARED_KEYS,
+                     bench: str = "bench.rollout") -> None:
+    """Raise SystemExit naming every recorded setting among ``keys`` that differs between two runs."""
+    diff = [f"{k}: {old.get(k)!r} vs {new.get(k)!r}" for k in keys if old.get(k) != new.get(k)]
     if diff:
-        raise SystemExit("bench.rollout: refusing to compare runs with different settings: " + "; ".join(diff))
+        raise SystemExit(f"{bench}: refusing to compare runs with different settings: " + "; ".join(diff))
 
 
 def compare(old_path: Path, new: dict[str, Any]) -> list[str]:
