@@ -155,3 +155,17 @@ def test_full_disk_inside_a_real_trainer_save_keeps_the_committed_checkpoint(tmp
     assert (half / "model.safetensors").is_file() and not (half / COMPLETE_MARKER).exists()
     assert prepare_resume(CFG, out) == str(out / "checkpoint-2")  # the half-written checkpoint-4 is removed
     assert [s for s, _ in list_checkpoints(out)] == [2]
+
+
+def test_torch_save_on_full_disk_is_recognised_by_the_free_space(tmp_path: Path, monkeypatch) -> None:
+    """torch.save on a full disk raises ``RuntimeError('... unexpected pos 704 vs 598')`` naming no cause (measured
+    on a 256 KiB tmpfs): with (almost) no space left under the output dir it is reported as a full disk."""
+    import rlpost.pipelines.checkpoints as checkpoints
+
+    error = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598")
+    monkeypatch.setattr(checkpoints, "free_bytes", lambda path: 0)
+    with pytest.raises(StorageError, match="RuntimeError: .*unexpected pos 704 vs 598"):
+        run_trainer(_FullDiskTrainer(error), CFG, tmp_path)
+    monkeypatch.setattr(checkpoints, "free_bytes", lambda path: 10 * 2**30)
+    with pytest.raises(RuntimeError, match="unexpected pos"):  # plenty of space: not a full disk, passes through
+        run_trainer(_FullDiskTrainer(error), CFG, tmp_path)
