@@ -7,20 +7,24 @@ from __future__ import annotations
 import os
 import signal
 
-from transformers import Trainer
 
-KILL_AT_STEP = int(os.environ["RLPOST_TEST_KILL_AT_STEP"])
-_save_rng_state = Trainer._save_rng_state
+def main() -> None:
+    """Patch HF's ``Trainer._save_rng_state`` to die at the given step, then run the normal CLI."""
+    from transformers import Trainer
 
+    kill_at_step = int(os.environ["RLPOST_TEST_KILL_AT_STEP"])
+    save_rng_state = Trainer._save_rng_state
 
-def _save_rng_state_or_die(self: Trainer, output_dir: str) -> None:
-    if self.state.global_step == KILL_AT_STEP:
-        os.kill(os.getpid(), signal.SIGKILL)
-    _save_rng_state(self, output_dir)
+    def save_rng_state_or_die(self: Trainer, output_dir: str) -> None:
+        if self.state.global_step == kill_at_step:
+            os.kill(os.getpid(), signal.SIGKILL)
+        save_rng_state(self, output_dir)
+
+    Trainer._save_rng_state = save_rng_state_or_die
+    from rlpost.train import main as train_main
+
+    train_main()
 
 
 if __name__ == "__main__":
-    Trainer._save_rng_state = _save_rng_state_or_die
-    from rlpost.train import main
-
     main()
