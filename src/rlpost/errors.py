@@ -11,3 +11,7 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     """A dataset file or row is unusable; the message names the file and line/row."""
+
+
+class StorageError(UserError):
+    """The disk (or quota) under the run directory is full; the message names the directory and what is kept."""

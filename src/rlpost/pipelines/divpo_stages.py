@@ -138,21 +138,30 @@ def train_dpo(cfg: Any, model_cfg: Any, pairs: list[dict[str, Any]], round_dir: 
     """DPO on the pairs with ``trl.DPOTrainer`` (LoRA when ``peft`` is enabled); saves a full model in ``policy/``.
 
     The reference model is the round's starting policy (a copy, or the adapter-disabled base under LoRA).
+    Checkpoints (``trainer.save_strategy``) go to ``round_dir/checkpoints``: a round killed mid-training resumes
+    from the newest committed one; they are deleted once ``policy/`` is saved.
     """
+    import shutil
+
     from trl import DPOTrainer
 
     from rlpost.data.formats import to_dpo_rows
+    from rlpost.pipelines.checkpoints import disk_full_as_user_error, run_trainer
+    from rlpost.training.checkpointing import commit_callback
     from rlpost.training.model import build_peft, load_policy
     from rlpost.training.trl_args import build_trl_args
 
     args = build_trl_args(cfg.trainer, output_dir=str(round_dir / "checkpoints"))
     model, tokenizer = load_policy(model_cfg)
     trainer = DPOTrainer(model=model, args=args, train_dataset=to_dpo_rows(pairs), processing_class=tokenizer,
-                         peft_config=build_peft(cfg.get("peft")))
-    trainer.train()
+                         peft_config=build_peft(cfg.get("peft")), callbacks=[commit_callback(args)])
+    run_trainer(trainer, cfg, args.output_dir)
     final = trainer.model.merge_and_unload() if build_peft(cfg.get("peft")) is not None else trainer.model
     if trainer.is_world_process_zero():
-        save_dir_atomically(round_dir / "policy", lambda d: (final.save_pretrained(d), tokenizer.save_pretrained(d)))
+        with disk_full_as_user_error(round_dir):
+            save_dir_atomically(round_dir / "policy", lambda d: (final.save_pretrained(d),
+                                                                  tokenizer.save_pretrained(d)))
+        shutil.rmtree(args.output_dir, ignore_errors=True)  # the round's result is policy/ now
     logs = [h for h in trainer.state.log_history if "loss" in h]
     return {"steps": trainer.state.global_step, "loss_first": logs[0]["loss"] if logs else None,
             "loss_last": logs[-1]["loss"] if logs else None,

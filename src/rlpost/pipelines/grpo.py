@@ -20,7 +20,7 @@ from rlpost.data.build import build_datasets
 from rlpost.data.formats import to_grpo_rows
 from rlpost.distributed import is_main
 from rlpost.eval.runner import evaluate_model
-from rlpost.pipelines.checkpoints import prepare_resume
+from rlpost.pipelines.checkpoints import run_trainer
 from rlpost.rewards.build import build_rewards
 from rlpost.tracking import start_run
 from rlpost.training.accelerator import prepare_trainer_runtime
@@ -59,8 +59,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                           train_dataset=to_grpo_rows(train_ds, template), processing_class=tokenizer,
                           peft_config=build_peft(cfg.get("peft")), rollout_func=build_rollout_func(cfg.rollout),
                           callbacks=[*callbacks, *build_callbacks(cfg), commit_callback(args)])
-    trainer.train(resume_from_checkpoint=prepare_resume(cfg, args.output_dir))
-    trainer.save_model(str(run_dir / "final"))
+    run_trainer(trainer, cfg, args.output_dir, final_dir=run_dir / "final")  # resume, train, save; disk-full check
     results["train"] = {"steps": trainer.state.global_step, "train_runtime_s": trainer.state.log_history[-1].get(
         "train_runtime", float("nan"))}
     if eval_ds is not None and cfg.eval.after:

@@ -3,7 +3,8 @@
 Stages: load policy -> few-shot train sample + valid/test rows -> test AUC before (zero-shot) -> trl.SFTTrainer
 with LoRA, loss on the answer only, valid AUC every ``eval.callback.eval_steps`` with early stopping, best adapter
 saved -> test AUC of the best adapter (``test_before`` / ``test_after`` in the results). Artifacts in ``run_dir``:
-``adapter_best/``, ``adapter_last/``, ``metrics.json``.
+``adapter_best/``, ``adapter_last/``, ``metrics.json``; committed checkpoints in ``checkpoints/`` (re-running the
+same command resumes from the newest one, AUC history and best adapter included).
 Export a merged model with ``python -m rlpost.training.merge run_dir/adapter_best OUT``.
 
 Launch: ``python -m rlpost.train --config-name sft`` or a recipe, e.g. ``--config-name sft_smollm2_tallrec_movie``.
@@ -23,7 +24,9 @@ from omegaconf import DictConfig
 from rlpost.data.tallrec import to_prompt_completion
 from rlpost.distributed import is_main
 from rlpost.eval.binary import binary_metrics
+from rlpost.pipelines.checkpoints import run_trainer
 from rlpost.tracking import start_run
+from rlpost.training.checkpointing import commit_callback
 from rlpost.training.model import build_peft, load_policy
 from rlpost.training.trl_args import build_trl_args
 
@@ -55,11 +58,10 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                            log_fn=tracker.log)
     trainer = SFTTrainer(model=model, args=args, processing_class=tokenizer, peft_config=build_peft(cfg.get("peft")),
                          train_dataset=Dataset.from_list(to_prompt_completion(splits["train"], prompt, tokenizer)),
-                         callbacks=[callback])
+                         callbacks=[callback, commit_callback(args)])  # AUC state goes into each checkpoint first
     start = time.perf_counter()
-    trainer.train()
+    run_trainer(trainer, cfg, args.output_dir, final_dir=run_dir / "adapter_last")  # resumes a killed run
     train_s = time.perf_counter() - start
-    trainer.save_model(str(run_dir / "adapter_last"))
     if callback.best_step >= 0:
         set_peft_model_state_dict(trainer.model, load_adapter_weights(run_dir / "adapter_best"))
     results["test_after"] = score_rows(scorer, trainer.model, tokenizer, test, splits["test"], "test")

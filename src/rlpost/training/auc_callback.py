@@ -3,11 +3,19 @@
 TALLRec evaluates AUC on valid.json every few steps, keeps the best checkpoint and stops after 10 evaluations
 without improvement (``EarlyStoppingCallback(patience=10)``, ../shared/PAPERS.md "TALLRec"). Here the AUC comes
 from :class:`rlpost.eval.yes_no.YesNoScorer`, the same scorer used for the test split.
+
+Resume: each trainer checkpoint gets the callback's state (``rlpost_auc_state.json``: best AUC and step, misses,
+history) and a copy of the best adapter so far (``adapter_best/``, hard links where possible), written before the
+commit marker. A run resumed from ``checkpoint-N`` restores both, so ``adapter_best`` and the early-stopping
+counters are exactly those of step N, and the replayed steps decide the rest as an uninterrupted run would.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,8 +25,12 @@ from transformers import TrainerCallback
 
 from rlpost.distributed import is_main
 from rlpost.eval.binary import binary_metrics
+from rlpost.training.checkpointing import write_json_atomic
 
 logger = logging.getLogger(__name__)
+
+AUC_STATE = "rlpost_auc_state.json"  # in each checkpoint-N
+BEST_INFO = "rlpost_best.json"  # in adapter_best: which step and AUC the adapter is from
 
 
 class AucEarlyStopping(TrainerCallback):
@@ -46,12 +58,43 @@ class AucEarlyStopping(TrainerCallback):
         self.history: list[dict[str, float]] = []
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
-        if self.eval_at_start:
+        if state.global_step > 0:  # HF resumed from checkpoint-<global_step>
+            self.restore(Path(args.output_dir) / f"checkpoint-{state.global_step}")
+        elif self.eval_at_start:
             self.evaluate(model, state, control)
 
     def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
-        if state.global_step % self.eval_steps == 0 or state.global_step >= state.max_steps:
+        if self.patience and self.misses >= self.patience:  # resumed after patience ran out: stop, score no more
+            control.should_training_stop = True
+        elif state.global_step % self.eval_steps == 0 or state.global_step >= state.max_steps:
             self.evaluate(model, state, control)
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Put the state and the best adapter into the checkpoint (runs before the commit callback's marker)."""
+        if not is_main():
+            return
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if self.best_step >= 0 and self.save_dir.is_dir():
+            copy_dir(self.save_dir, checkpoint / "adapter_best")
+        write_json_atomic(checkpoint / AUC_STATE, {
+            "best_auc": self.best_auc if self.best_step >= 0 else None, "best_step": self.best_step,
+            "misses": self.misses, "history": self.history})
+
+    def restore(self, checkpoint: Path) -> None:
+        """Load the state saved in ``checkpoint``; put its best adapter back if ``save_dir`` holds another."""
+        path = checkpoint / AUC_STATE
+        if not path.is_file():
+            logger.warning("%s has no %s: validation AUC history starts afresh", checkpoint, AUC_STATE)
+            return
+        saved = json.loads(path.read_text())
+        self.best_step, self.misses, self.history = saved["best_step"], saved["misses"], saved["history"]
+        self.best_auc = float("-inf") if saved["best_auc"] is None else saved["best_auc"]
+        logger.info("restored validation AUC state at %s: best %.4f at step %d, %d evaluations without gain",
+                    checkpoint.name, self.best_auc, self.best_step, self.misses)
+        saved_best = checkpoint / "adapter_best"
+        if is_main() and saved_best.is_dir() and read_best_step(self.save_dir) != self.best_step:
+            # adapter_best was overwritten after checkpoint-N by steps this run is about to replay
+            replace_dir(saved_best, self.save_dir)
 
     def evaluate(self, model: Any, state: Any, control: Any) -> None:
         """One validation pass; update best / patience and request a stop when patience runs out."""
@@ -68,10 +111,55 @@ class AucEarlyStopping(TrainerCallback):
         if metrics["auc"] > self.best_auc:
             self.best_auc, self.best_step, self.misses = metrics["auc"], state.global_step, 0
             if is_main():
-                model.save_pretrained(self.save_dir)
+                self.save_best(model)
         else:
             self.misses += 1
             if self.patience and self.misses >= self.patience:
                 logger.info("early stopping at step %d: no valid AUC gain for %d evaluations (best %.4f at step %d)",
                             state.global_step, self.misses, self.best_auc, self.best_step)
                 control.should_training_stop = True
+
+    def save_best(self, model: Any) -> None:
+        """Write the adapter and its step/AUC to a temporary directory, then swap it in for ``save_dir``."""
+        tmp = self.save_dir.with_name(self.save_dir.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        model.save_pretrained(tmp)
+        write_json_atomic(tmp / BEST_INFO, {"step": self.best_step, "auc": self.best_auc})
+        swap_dir(tmp, self.save_dir)
+
+
+def read_best_step(adapter_dir: Path) -> int | None:
+    """The training step an ``adapter_best`` directory was saved at (None if unknown)."""
+    try:
+        return int(json.loads((adapter_dir / BEST_INFO).read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def swap_dir(src: Path, dst: Path) -> None:
+    """Move directory ``src`` to ``dst``, replacing it; ``dst`` is missing only between two renames."""
+    old = dst.with_name(dst.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if dst.exists():
+        os.replace(dst, old)
+    os.replace(src, dst)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def copy_dir(src: Path, dst: Path) -> None:
+    """Copy a directory, hard-linking files where possible (adapter files are never rewritten in place)."""
+    def link_or_copy(a: str, b: str) -> None:
+        try:
+            os.link(a, b)
+        except OSError:
+            shutil.copy2(a, b)
+
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst, copy_function=link_or_copy)
+
+
+def replace_dir(src: Path, dst: Path) -> None:
+    """Make ``dst`` a copy of ``src`` (copied next to ``dst`` first, then swapped in)."""
+    tmp = dst.with_name(dst.name + ".tmp")
+    copy_dir(src, tmp)
+    swap_dir(tmp, dst)

@@ -8,7 +8,8 @@ checkpoints. So rlpost:
 
 1. takes rotation away from HF (``save_total_limit`` is moved into :class:`CheckpointCommitCallback`);
 2. after HF's save returns on every rank (a barrier), rank 0 writes ``checkpoint-N/rlpost_complete.json`` atomically
-   (temporary file, fsync, ``os.replace``): the checkpoint's commit point, equivalent to write-then-rename;
+   (temporary file, fsync, ``os.replace``): the checkpoint's commit point, equivalent to write-then-rename. The
+   marker lists the checkpoint's files and sizes (:mod:`rlpost.training.manifest`), checked again on resume;
 3. only then rotates: keeps the newest ``keep_last`` committed checkpoints plus the best one by
    ``trainer.metric_for_best_model``; a deleted checkpoint loses its marker first, so a half-deleted one is never
    mistaken for a complete one.
@@ -29,9 +30,11 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from rlpost.training.manifest import COMPLETE_MARKER, build_manifest, read_marker
+
 logger = logging.getLogger(__name__)
 
-COMPLETE_MARKER = "rlpost_complete.json"
+__all__ = ["COMPLETE_MARKER", "CheckpointCommitCallback", "commit_callback", "write_json_atomic"]
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
@@ -74,6 +77,15 @@ def checkpoints_to_keep(committed: list[tuple[int, float | None]], keep_last: in
     return keep
 
 
+def marker_value(checkpoint: Path) -> float | None:
+    """The best-checkpoint metric recorded in a commit marker (None when absent or the marker is unreadable)."""
+    try:
+        value = read_marker(checkpoint).get("value")
+    except ValueError:
+        return None  # resume reports the damaged marker; rotation just treats it as unscored
+    return value if isinstance(value, (int, float)) else None
+
+
 def _barrier() -> None:
     import torch.distributed as dist
 
@@ -102,7 +114,7 @@ class CheckpointCommitCallback(TrainerCallback):
         if state.is_world_process_zero:
             path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             write_json_atomic(path / COMPLETE_MARKER, {"step": state.global_step, "metric": self.metric,
-                                                       "value": self._last_value})
+                                                       "value": self._last_value, "files": build_manifest(path)})
             self.rotate(Path(args.output_dir), current=path)
         _barrier()
 
@@ -114,7 +126,7 @@ class CheckpointCommitCallback(TrainerCallback):
         for step, path in list_checkpoints(output_dir):
             marker = path / COMPLETE_MARKER
             if marker.is_file():
-                committed.append((step, json.loads(marker.read_text()).get("value")))
+                committed.append((step, marker_value(path)))
             elif path != current:
                 stale.append(path)
         keep = checkpoints_to_keep(committed, self.keep_last, self.greater_is_better)
