@@ -12,9 +12,9 @@ process, with the model loaded once:
 
 Timed: the evaluation only (generation + grading), not the model load: wall seconds (the headline) and this
 process's CPU seconds (all threads; less sensitive to other jobs on a shared machine, though OpenMP spin-waits
-count). Figures: questions/s per arm, the rlpost/plain ratio, peak RSS, and a correctness check: greedy accuracy
-(and per-question greedy texts) of the two arms, sampled pass@1 / maj@k of both with their difference and standard
-error.
+count). Figures: questions/s per arm, the rlpost/plain ratio, process RSS at the start and peak of each arm (the
+plain arm runs first; the model's weights are included), and a correctness check: greedy accuracy (and
+per-question greedy texts) of the two arms, sampled pass@1 / maj@k of both with their difference and standard error.
 
     python -m bench.eval_speed --model tiny_random --questions 8 --k 2 --max-new-tokens 8     # seconds
     python -m bench.eval_speed --model smollm2_135m                                         # ~5 min on 2 cores
@@ -69,6 +69,7 @@ def run_rlpost(model: Any, tok: Any, dataset: Any, template: Any, cfg: Any, out_
     """rlpost-eval's evaluation call on the loaded model; per-question records read back from samples.jsonl."""
     from rlpost.eval.runner import evaluate_model
 
+    rss_start = PeakRSS.current_mib()
     with PeakRSS() as rss:
         start, cpu = time.perf_counter(), time.process_time()
         metrics = evaluate_model(model, tok, dataset, template, cfg.eval, out_dir, cfg.seed)
@@ -76,7 +77,8 @@ def run_rlpost(model: Any, tok: Any, dataset: Any, template: Any, cfg: Any, out_
     records = []
     if out_dir is not None:
         records = [json.loads(line) for line in (out_dir / "samples.jsonl").read_text().splitlines()]
-    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": rss.peak, "metrics": metrics, "records": records}
+    return {"wall_s": wall, "cpu_s": cpu, "rss_start_mib": rss_start, "peak_rss_mib": rss.peak, "metrics": metrics,
+            "records": records}
 
 
 def generate_texts(model: Any, tok: Any, texts: list[str], batch: int, n: int, **sampling: Any) -> tuple[list, list]:
@@ -102,6 +104,7 @@ def run_plain(model: Any, tok: Any, rows: list[dict], template: Any, ev: Any, se
 
     tok.padding_side = "left"
     dtype = "bf16" if ev.autocast_dtype == "bfloat16" else "fp32"
+    rss_start = PeakRSS.current_mib()
     with PeakRSS() as rss, precision(model, dtype):
         start, cpu = time.perf_counter(), time.process_time()
         texts = [tok.apply_chat_template(template(r), tokenize=False, add_generation_prompt=True) for r in rows]
@@ -124,8 +127,8 @@ def run_plain(model: Any, tok: Any, rows: list[dict], template: Any, ev: Any, se
             records.append(rec)
         metrics = aggregate(records, ev.k, ev.group_by)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return {"wall_s": wall, "cpu_s": cpu, "generate_s": generate_s, "peak_rss_mib": rss.peak, "metrics": metrics,
-            "records": records}
+    return {"wall_s": wall, "cpu_s": cpu, "generate_s": generate_s, "rss_start_mib": rss_start,
+            "peak_rss_mib": rss.peak, "metrics": metrics, "records": records}
 
 
 def agreement(plain: dict[str, Any], ours: dict[str, Any], k: int) -> dict[str, Any]:
@@ -190,14 +193,14 @@ def format_table(data: dict[str, Any]) -> str:
              f"+ k={k} samples at T={s['temperature']}, {s['max_new_tokens']} new tokens, batch {s['batch_size']}, "
              f"autocast {s['autocast_dtype']}, {s['threads']} threads)", "",
              f"| arm | wall s | CPU s | questions/s | greedy acc | pass@1 | maj@{k} | pass@{k} | greedy tokens "
-             "| peak RSS MiB |", "|---" * 10 + "|"]
+             "| process RSS MiB (start / peak) |", "|---" * 10 + "|"]
     for name in ARMS:
         a = data["arms"][name]
         m = a["metrics"]
         lines.append(f"| {name} | {a['wall_s']:.1f} | {a['cpu_s']:.1f} | {a['questions_per_s']:.3f} | "
-                     f"{pct(m['accuracy'])} | "
-                     f"{pct(m.get('pass@1'))} | {pct(m.get(f'maj@{k}'))} | {pct(m.get(f'pass@{k}'))} | "
-                     f"{m['completion_tokens']:.1f} | {a['peak_rss_mib']:.0f} |")
+                     f"{pct(m['accuracy'])} | {pct(m.get('pass@1'))} | {pct(m.get(f'maj@{k}'))} | "
+                     f"{pct(m.get(f'pass@{k}'))} | {m['completion_tokens']:.1f} | {a['rss_start_mib']:.0f} / "
+                     f"{a['peak_rss_mib']:.0f} |")
     lines += ["", f"Questions/s rlpost / plain: **{data['ratio_questions_per_s']:.2f}x** (higher is faster; the "
               f"plain loop's generation took {plain['generate_s']:.1f} s of its {plain['wall_s']:.1f} s). "
               f"CPU-time ratio plain / rlpost: {data['ratio_cpu_s']:.2f}x. Load average (1 min) before / after: "
