@@ -14,6 +14,9 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("DS_ACCELERATOR", "cpu")
+# conf/data reads ${RLPOST_DATA,../shared/data}; a checkout without ../shared uses the small copies in tests/assets
+if "RLPOST_DATA" not in os.environ and not (ROOT.parent / "shared" / "data").is_dir():
+    os.environ["RLPOST_DATA"] = str(ROOT / "tests" / "assets" / "data")
 
 
 @pytest.fixture(scope="session")

@@ -48,7 +48,7 @@ SFT = ["--config-name", "sft", "+debug=sft_smoke", f"data.splits.train_path={TAL
        "data.splits.num_train=8", "eval.scorer.multi_token=first", "eval.before=false",
        "eval.callback.eval_at_start=false", "eval.callback.eval_steps=1000", "peft.config.lora_dropout=0",
        "trainer.learning_rate=0.5", "+trainer.max_grad_norm=0", "trainer.save_strategy=steps",
-       "+trainer.save_steps=2"]
+       "trainer.save_steps=2"]
 DPO = ["--config-name", "divpo", "stages=[train]", "eval.before=false", "trainer.learning_rate=0.5",
        "trainer.max_grad_norm=0"]
 
