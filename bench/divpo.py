@@ -15,11 +15,16 @@ import argparse
 import json
 import logging
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.report import compose_config  # noqa: E402
+
 ARMS: dict[str, list[str]] = {
     "dpo": ["algo=dpo"],
     "divpo_attribute": ["algo=divpo", "algo/diversity=attribute"],
@@ -34,23 +39,6 @@ PAPER_METRIC = "unique/mean_attribute"
 logger = logging.getLogger("bench.divpo")
 
 
-def compose(recipe: str, overrides: list[str]) -> Any:
-    """Compose a recipe like the CLI does; drop the hydra node so the pipeline can run in-process."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from omegaconf import OmegaConf
-
-    from rlpost.config import register_configs
-
-    register_configs()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(ROOT / "recipes"), version_base="1.3"):
-        cfg = hydra_compose(config_name=recipe, overrides=[f"hydra.searchpath=[file://{ROOT / 'conf'}]", *overrides])
-    OmegaConf.set_struct(cfg, False)
-    return cfg
-
-
 def run_arm(name: str, args: argparse.Namespace, work: Path, first: bool) -> dict[str, Any]:
     """Run one arm; returns its metrics, per-round stats and wall time (or the error if it produced no pairs)."""
     from rlpost.errors import UserError
@@ -63,7 +51,7 @@ def run_arm(name: str, args: argparse.Namespace, work: Path, first: bool) -> dic
                  f"eval.embedding_spread={str(args.embedding_spread).lower()}", *ARMS[name], *args.override]
     if args.rho is not None and name != "dpo":
         overrides.append(f"algo.rho={args.rho}")
-    cfg = compose(args.recipe, overrides)
+    cfg = compose_config(args.recipe, overrides)
     start = time.perf_counter()
     try:
         results = run(cfg)

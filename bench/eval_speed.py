@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.report import ROOT, machine_info, pct, write_results
+from bench.report import compose_config, machine_info, pct, write_results
 from bench.rollout import PeakRSS, check_comparable, precision
 
 # settings that must be equal for two runs to be compared
@@ -46,23 +46,11 @@ ARMS = ("plain", "rlpost")
 
 def compose_eval_cfg(args: argparse.Namespace) -> Any:
     """The ``rlpost-eval`` config (conf/evaluate.yaml) with this run's overrides, hydra node dropped."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from omegaconf import OmegaConf
-
-    from rlpost.config import register_configs
-
     overrides = [f"model={args.model}", f"eval.k={args.k}", f"data.eval_source.size={args.questions}",
                  f"seed={args.seed}", *args.override]
     if args.max_new_tokens is not None:
         overrides.append(f"eval.max_new_tokens={args.max_new_tokens}")
-    register_configs()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(config_name="evaluate", overrides=overrides)
-    GlobalHydra.instance().clear()
-    OmegaConf.set_struct(cfg, False)
-    return cfg
+    return compose_config("evaluate", overrides)
 
 
 def run_rlpost(model: Any, tok: Any, dataset: Any, template: Any, cfg: Any, out_dir: Path | None) -> dict:

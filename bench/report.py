@@ -37,6 +37,27 @@ def peak_child_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+def compose_config(name: str, overrides: list[str]) -> Any:
+    """Compose a recipe (recipes/) or primary config (conf/) like the CLI does, with the hydra node dropped."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from rlpost.config import register_configs
+
+    register_configs()
+    GlobalHydra.instance().clear()
+    if (ROOT / "recipes" / f"{name}.yaml").is_file():  # recipes name conf/ groups through the search path
+        config_dir, overrides = ROOT / "recipes", [f"hydra.searchpath=[file://{ROOT / 'conf'}]", *overrides]
+    else:
+        config_dir = ROOT / "conf"
+    with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+        cfg = compose(config_name=name, overrides=overrides)
+    GlobalHydra.instance().clear()
+    OmegaConf.set_struct(cfg, False)
+    return cfg
+
+
 def machine_info() -> dict[str, Any]:
     """Settings and versions recorded with every benchmark so runs are only compared like for like."""
     import torch
