@@ -29,6 +29,24 @@ def test_word_problems_keep_the_arithmetic():
     assert all("What is" not in r["question"] for r in ds)
 
 
+def test_mixed_style_uses_training_wordings_disjoint_from_the_held_out_ones():
+    import re
+
+    from rlpost.data.sources import TRAIN_WORD_TEMPLATES, WORD_TEMPLATES
+
+    rows = generate_arithmetic(400, seed=0, style="mixed", word_share=0.25)
+    worded = [r["question"] for r in rows if not re.fullmatch(r"What is \d+ [-+*] \d+\?", r["question"])]
+    assert 60 <= len(worded) <= 140  # about a quarter, seeded
+    held_out_stems = tuple(t.split("{")[0] for ts in WORD_TEMPLATES.values() for t in ts)
+    train_stems = tuple(t.split("{")[0] for ts in TRAIN_WORD_TEMPLATES.values() for t in ts)
+    assert not any(q.startswith(held_out_stems) for q in worded)
+    assert all(q.startswith(train_stems) for q in worded)
+    plain = generate_arithmetic(50, seed=0, style="mixed", word_share=0.0)
+    assert all(re.fullmatch(r"What is \d+ [-+*] \d+\?", q) for q in plain["question"])
+    with pytest.raises(DataError, match="word_share"):
+        generate_arithmetic(4, style="mixed", word_share=1.5)
+
+
 def test_load_jsonl_gsm8k_style(tmp_path):
     p = tmp_path / "d.jsonl"
     p.write_text(

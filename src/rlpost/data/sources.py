@@ -36,6 +36,27 @@ WORD_TEMPLATES: dict[str, list[str]] = {
     ],
 }
 
+# Training wordings for ``style="mixed"``: disjoint from WORD_TEMPLATES, which stay held out for evaluation, so a
+# gain on the word-problem evaluation measures transfer to unseen wordings, not memorised templates.
+TRAIN_WORD_TEMPLATES: dict[str, list[str]] = {
+    "add": [
+        "A farmer collects {a} eggs in the morning and {b} eggs in the afternoon. How many eggs does he collect?",
+        "Lena walks {a} meters, then {b} meters more. How many meters does she walk in all?",
+        "What is the sum of {a} and {b}?",
+        "A class has {a} girls and {b} boys. How many children are in the class?",
+    ],
+    "sub": [
+        "A tank holds {a} liters and {b} liters leak out. How many liters are left?",
+        "What is {a} minus {b}?",
+    ],
+    "mul": [
+        "Each bag holds {a} marbles. How many marbles are in {b} bags?",
+        "What is the product of {a} and {b}?",
+        "A ticket costs {a} dollars. How much do {b} tickets cost?",
+        "A week has {a} school days with {b} lessons each. How many lessons is that?",
+    ],
+}
+
 
 def stable_prompt_id(question: str) -> str:
     """A short id derived from the question text, stable across runs and processes.
@@ -54,6 +75,7 @@ def generate_arithmetic(
     digits: dict[str, int] | None = None,
     style: str = "plain",
     mix: dict[str, float] | None = None,
+    word_share: float = 0.0,
 ) -> Any:
     """Seeded arithmetic problems, operations interleaved evenly (the default task) or in the ``mix`` proportions.
 
@@ -62,9 +84,12 @@ def generate_arithmetic(
         seed: RNG seed; use different seeds for train and held-out sets.
         ops: operations among ``add``, ``sub``, ``mul``.
         digits: max digits of each operand per op (default: add/sub 2, mul 1).
-        style: ``plain`` ("What is 12 + 34?") or ``word`` (word problems of the same arithmetic).
+        style: ``plain`` ("What is 12 + 34?"), ``word`` (word problems of the same arithmetic; the held-out
+            evaluation wordings) or ``mixed`` (plain, with a ``word_share`` of problems in the *training* wordings
+            ``TRAIN_WORD_TEMPLATES``, disjoint from ``word``'s).
         mix: relative weight per operation in ``ops`` (e.g. ``{add: 3, mul: 1}`` puts more training on the
             operation the model is worst at); operations are interleaved deterministically in these proportions.
+        word_share: with ``style="mixed"``, the fraction of problems worded (seeded per problem).
     """
     from datasets import Dataset
 
@@ -72,8 +97,10 @@ def generate_arithmetic(
     unknown = [op for op in ops if op not in ARITH_OPS]
     if unknown:
         raise DataError(f"data.source.ops: unknown operation(s) {unknown}; choose from {sorted(ARITH_OPS)}")
-    if style not in ("plain", "word"):
-        raise DataError(f"data.source.style={style!r}: choose plain or word")
+    if style not in ("plain", "word", "mixed"):
+        raise DataError(f"data.source.style={style!r}: choose plain, word or mixed")
+    if not 0.0 <= word_share <= 1.0:
+        raise DataError(f"data.source.word_share={word_share} must be in [0, 1]")
     schedule = op_schedule(ops, mix)
     rng = random.Random(seed)
     rows = []
@@ -84,6 +111,8 @@ def generate_arithmetic(
         symbol, fn = ARITH_OPS[op]
         if style == "word":
             question = rng.choice(WORD_TEMPLATES[op]).format(a=a, b=b)
+        elif style == "mixed" and rng.random() < word_share:
+            question = rng.choice(TRAIN_WORD_TEMPLATES[op]).format(a=a, b=b)
         else:
             question = f"What is {a} {symbol} {b}?"
         rows.append({"prompt_id": f"arith-{seed}-{i}", "question": question, "answer": str(fn(a, b)), "op": op})
