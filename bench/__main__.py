@@ -17,6 +17,7 @@ SUITE: dict[str, tuple[str, list[str]]] = {
     "grpo_step": ("bench.grpo_step", ["--model", "smollm2_135m", "--steps", "3", "--batch", "16",
                                       "--num-generations", "8", "--max-new-tokens", "48"]),
     "eval_speed": ("bench.eval_speed", ["--model", "smollm2_135m", "--questions", "64", "--k", "8"]),
+    "sft_step": ("bench.sft_step", ["--model", "smollm2_135m", "--steps", "6"]),
     "grpo_arith": ("bench.grpo_arith", ["--minutes", "20"]),
     "self_consistency": ("bench.self_consistency", []),
     "divpo": ("bench.divpo", []),

@@ -69,3 +69,22 @@ def test_single_class_validation_is_an_error(tmp_path):
     cfg = _cfg(tmp_path, [f"data.splits.valid_path={tmp_path / 'valid.json'}", "eval.before=false"])
     with pytest.raises(DataError, match="valid: all 4 labels are 1; AUC is undefined"):
         run(cfg)
+
+
+def test_full_fine_tuning_restores_the_best_checkpoint(tmp_path):
+    """peft=none: adapter_best holds a whole model, and the test split is scored with those weights."""
+    from rlpost.pipelines.sft import restore_best, run
+    from rlpost.training.model import load_policy
+
+    cfg = _cfg(tmp_path, ["peft=none", "trainer.max_steps=2"])
+    results = run(cfg)
+    assert (tmp_path / "adapter_best" / "config.json").is_file() and results["train"]["best_step"] >= 0
+    from omegaconf import OmegaConf
+
+    model, _ = load_policy(cfg.model)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)  # so that a restore that does nothing cannot pass
+    restore_best(model, tmp_path / "adapter_best")
+    best, _ = load_policy(OmegaConf.merge(cfg.model, {"path": str(tmp_path / "adapter_best")}))
+    assert all(torch.equal(v, best.state_dict()[k]) for k, v in model.state_dict().items())

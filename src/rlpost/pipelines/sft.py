@@ -36,7 +36,6 @@ logger = logging.getLogger(__name__)
 def run(cfg: DictConfig) -> dict[str, Any]:
     """LoRA SFT on ``cfg.data`` (TALLRec format); returns test metrics before and after plus training facts."""
     from datasets import Dataset
-    from peft import set_peft_model_state_dict
     from transformers import set_seed
     from trl import SFTTrainer
 
@@ -63,7 +62,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     run_trainer(trainer, cfg, args.output_dir, final_dir=run_dir / "adapter_last")  # resumes a killed run
     train_s = time.perf_counter() - start
     if callback.best_step >= 0:
-        set_peft_model_state_dict(trainer.model, load_adapter_weights(run_dir / "adapter_best"))
+        restore_best(trainer.model, run_dir / "adapter_best")
     results["test_after"] = score_rows(scorer, trainer.model, tokenizer, test, splits["test"], "test")
     results["train"] = {"steps": trainer.state.global_step, "train_time_s": train_s, "num_train": len(splits["train"]),
                         "best_step": callback.best_step, "best_valid_auc": callback.best_auc,
@@ -87,6 +86,17 @@ def score_rows(scorer: Any, model: Any, tokenizer: Any, rows: list[dict[str, str
     scores = scorer.score(model, tokenizer, [r["prompt"] for r in rows], desc=f"{split} AUC")
     return {**binary_metrics([r["label"] for r in labelled], scores, split=split),
             "seconds": time.perf_counter() - start}
+
+
+def restore_best(model: Any, best_dir: Path) -> None:
+    """Put the weights saved in ``best_dir`` back into ``model``: a LoRA adapter, or the full model (``peft=none``)."""
+    from peft import PeftModel, set_peft_model_state_dict
+
+    if isinstance(model, PeftModel):
+        set_peft_model_state_dict(model, load_adapter_weights(best_dir))
+    else:  # full fine-tuning: adapter_best holds a whole checkpoint (possibly sharded, tied weights left out)
+        best = type(model).from_pretrained(best_dir, dtype=model.dtype)
+        model.load_state_dict(best.state_dict())
 
 
 def load_adapter_weights(adapter_dir: Path) -> dict[str, Any]:
