@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from rlpost.data.claims import make_arithmetic_claims  # noqa: E402
-from rlpost.data.tallrec import ChatPrompt, build_tallrec_splits, load_tallrec  # noqa: E402
+from rlpost.data.tallrec import ChatPrompt, build_tallrec_splits, history_like_ratio, load_tallrec  # noqa: E402
 from rlpost.eval.binary import binary_metrics  # noqa: E402
 from rlpost.eval.icl import build_icl_prompt, probe, sample_demos  # noqa: E402
 from rlpost.eval.yes_no import YesNoScorer  # noqa: E402
@@ -128,6 +128,15 @@ def zero_shot_and_icl(args: argparse.Namespace, model: Any, tok: Any, task: str)
     return out
 
 
+def heuristic_baseline(args: argparse.Namespace, task: str) -> dict[str, float]:
+    """Model-free reference on the same test rows: the share of liked items in the user's history."""
+    splits = build_tallrec_splits(**task_paths(args.data_root, task), num_train=1, seed=0,
+                                  valid_limit=1, test_limit=args.test_limit)
+    test = splits["test"]
+    return binary_metrics([r["label"] for r in test], [history_like_ratio(r["input"]) for r in test],
+                          split=f"{task}/like-ratio")
+
+
 def probe_tasks(args: argparse.Namespace, model: Any, tok: Any, task: str) -> list[dict[str, Any]]:
     """ICL-probe curves for the recommendation task and the arithmetic-claims task."""
     scorer = YesNoScorer(batch_size=args.batch_size, multi_token=args.multi_token)
@@ -160,6 +169,10 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
     for task, res in results["tasks"].items():
         for name, m in res["baselines"].items():
             lines.append(f"| {task} | {name} | {m['auc']:.3f} | {m['accuracy']:.3f} | – | – | – |")
+        if "heuristic" in res:
+            m = res["heuristic"]
+            lines.append(f"| {task} | history like-ratio (no model, reference) | {m['auc']:.3f} | {m['accuracy']:.3f} "
+                         "| – | – | – |")
         for size, s in res["sft"].items():
             ref = TALLREC_7B.get(task, {}).get(int(size))
             lines.append(f"| {task} | LoRA SFT n={size} ({s['seeds']} seeds) "
@@ -213,7 +226,8 @@ def main(argv: list[str]) -> int:
     results: dict[str, Any] = {"model": args.model, "settings": settings, "tasks": {}, "probes": {}}
     model, tok = load_model(args.model)
     for task in args.tasks:
-        results["tasks"][task] = {"baselines": zero_shot_and_icl(args, model, tok, task), "sft": {}, "runs": []}
+        results["tasks"][task] = {"baselines": zero_shot_and_icl(args, model, tok, task),
+                                  "heuristic": heuristic_baseline(args, task), "sft": {}, "runs": []}
     results["probes"]["before SFT"] = [r for t in args.tasks[:1] for r in probe_tasks(args, model, tok, t)]
     for task in args.tasks:
         for size in args.sizes:

@@ -58,6 +58,28 @@ def has_empty_history(text: str) -> bool:
     return EMPTY_HISTORY.search(text) is not None
 
 
+def history_like_ratio(text: str) -> float:
+    """Share of the history that the user liked: a model-free baseline score for TALLRec rows.
+
+    Users who liked most of their last 10 items tend to like the next one: on movie this one number reaches a test
+    AUC of about 0.7 (docs/tallrec.md), so it is the bar a fine-tuned model's AUC should be read against.
+    An empty history gives 0.5.
+
+    Example:
+        >>> history_like_ratio('User Preference: "A (1990)", "B (1991)", "C (1992)"\\nUser Unpreference: "D (1993)"\\n'
+        ...                    'Whether the user will like the target movie "E (1994)"?')
+        0.75
+    """
+    def count(part: str) -> int:
+        return len(re.findall(r'"[^"\n]*"', part.strip()))
+
+    match = re.search(r"User Preference:(.*?)\nUser Unpreference:(.*?)(\n|$)", text, re.S)
+    if match is None:
+        return 0.5
+    liked, disliked = count(match.group(1)), count(match.group(2))
+    return liked / (liked + disliked) if liked + disliked else 0.5
+
+
 def read_json_rows(path: Path) -> list[Any]:
     """Read a JSON list (TALLRec files) or JSON Lines file; errors name the file (and line)."""
     text = path.read_text(encoding="utf-8")
@@ -177,11 +199,19 @@ class ChatPrompt:
     def __call__(self, row: dict[str, Any], tokenizer: Any) -> str:
         messages = [{"role": "system", "content": self.system}] if self.system else []
         messages.append({"role": "user", "content": f"{row['instruction']}\n\n{row['input']}"})
-        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        # the tokenizer adds BOS itself when the string is tokenised (TRL and the scorer both do): avoid a double BOS
-        bos = tokenizer.bos_token
-        adds_bos = bos is not None and tokenizer("x").input_ids[:1] == [tokenizer.bos_token_id]
-        return text[len(bos):] if adds_bos and text.startswith(bos) else text
+        return chat_prompt_text(tokenizer, messages)
+
+
+def chat_prompt_text(tokenizer: Any, messages: list[dict[str, str]]) -> str:
+    """``messages`` in the chat template with the generation prompt, as a string to be tokenised later.
+
+    The tokenizer adds BOS itself when the string is tokenised (TRL and the yes/no scorer both do), so a BOS that
+    the template wrote is removed: no double BOS.
+    """
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    bos = tokenizer.bos_token
+    adds_bos = bos is not None and tokenizer("x").input_ids[:1] == [tokenizer.bos_token_id]
+    return text[len(bos):] if adds_bos and text.startswith(bos) else text
 
 
 def answer_text(row: dict[str, Any]) -> str:
