@@ -77,9 +77,7 @@ def run_arm(arm: str, args: argparse.Namespace, evaluate_before: bool) -> dict[s
         done.write_text(json.dumps(time.time() - start))
     result = json.loads((run_dir / "metrics.json").read_text())
     result["wall_s"] = json.loads(done.read_text())
-    states = sorted((run_dir / "checkpoints").glob("checkpoint-*/trainer_state.json"),
-                    key=lambda p: int(p.parent.name.split("-")[1]))
-    history = json.loads(states[-1].read_text())["log_history"] if states else []
+    history = read_log_history(run_dir)
     result["curves"] = {k: [(h["step"], h[k]) for h in history if h.get(k) is not None] for k in CURVE_KEYS}
     result["guards"] = {p.stem: json.loads(p.read_text()) for p in sorted((run_dir / "guards").glob("*.json"))}
     return result
@@ -155,6 +153,16 @@ def write_markdown(rows: list[dict[str, Any]], results: dict[str, Any], args: ar
               f"{100 * (0.25 / max(args.eval_size, 1)) ** 0.5:.1f} points at 50% accuracy.",
               "Plot: self_consistency.png (training reward, pseudo-label accuracy and majority share per step)."]
     path.write_text("\n".join(lines) + "\n")
+
+
+def read_log_history(run_dir: Path) -> list[dict[str, Any]]:
+    """The run's full log history: ``log_history.json`` (written at the end, also when a guard stopped the run
+    before its first checkpoint), else the newest checkpoint's ``trainer_state.json``."""
+    if (run_dir / "log_history.json").is_file():
+        return json.loads((run_dir / "log_history.json").read_text())
+    states = sorted((run_dir / "checkpoints").glob("checkpoint-*/trainer_state.json"),
+                    key=lambda p: int(p.parent.name.split("-")[1]))
+    return json.loads(states[-1].read_text())["log_history"] if states else []
 
 
 def write_plot(results: dict[str, Any], rows: list[dict[str, Any]], path: Path) -> None:
