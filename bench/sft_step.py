@@ -64,7 +64,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads or torch.get_num_threads())
     work = Path(args.work_dir)
     steps = args.warmup + args.steps
-    cfg = compose_config("sft", [f"model={args.model}", "logger=none", f"run_dir={work}", "run_name=sft_step", f"seed={args.seed}",
+    cfg = compose_config("sft", [f"model={args.model}", "logger=none", f"run_dir={work}", "run_name=sft_step",
+                                 f"seed={args.seed}",
                                  f"data.splits.num_train={steps * args.batch}", f"trainer.max_steps={steps}",
                                  f"trainer.per_device_train_batch_size={args.batch}", "trainer.logging_steps=1",
                                  "trainer.save_strategy=no", "trainer.disable_tqdm=true", *data_overrides()])
@@ -140,7 +141,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     data = {"settings": {k: v for k, v in vars(args).items() if k not in ("worker", "work_dir", "result", "out")},
             "machine": machine_info(), "arms": arms,
             "ratio": arms["rlpost"]["step_s_median"] / arms["trl"]["step_s_median"],
-            "max_loss_diff": max(abs(x - y) for x, y in zip(arms["trl"]["losses"], arms["rlpost"]["losses"]))}
+            "max_loss_diff": max(abs(x - y) for x, y in zip(arms["trl"]["losses"], arms["rlpost"]["losses"],
+                                                            strict=True))}
     data["settings"]["model_name"] = args.model
     write_results("sft_step", data, format_table(data), args.out)
     return data

@@ -35,10 +35,10 @@ def test_reward_model_scores_each_pair_independently_of_its_batch(reward_model_d
 
     rm = RewardModelReward(str(reward_model_dir), batch_size=3)
     batched = rm(["p"] * 3, COMPLETIONS, question=QUESTIONS)
-    one_by_one = [rm(["p"], [c], question=[q])[0] for q, c in zip(QUESTIONS, COMPLETIONS)]
+    one_by_one = [rm(["p"], [c], question=[q])[0] for q, c in zip(QUESTIONS, COMPLETIONS, strict=True)]
     assert len(batched) == 3 and all(math.isfinite(x) for x in batched)
     assert batched == pytest.approx(one_by_one, abs=1e-5)  # right padding does not leak into the score
-    assert len(set(round(x, 6) for x in batched)) == 3  # different texts, different rewards
+    assert len({round(x, 6) for x in batched}) == 3  # different texts, different rewards
     # chat completions (TRL's conversational format) score like plain strings
     chat = rm(["p"], [[{"role": "assistant", "content": COMPLETIONS[0]}]], question=[QUESTIONS[0]])
     assert chat == pytest.approx(batched[:1], abs=1e-6)
@@ -62,8 +62,8 @@ def test_judge_reads_p_yes_of_a_prompt_holding_question_and_completion(tiny_mode
                         batch_size=2)
     scores = judge(["p"] * 3, COMPLETIONS, question=QUESTIONS)
     assert len(scores) == 3 and all(0.0 < s < 1.0 for s in scores)
-    assert scores == pytest.approx([judge(["p"], [c], question=[q])[0] for q, c in zip(QUESTIONS, COMPLETIONS)],
-                                   abs=1e-4)
+    one_by_one = [judge(["p"], [c], question=[q])[0] for q, c in zip(QUESTIONS, COMPLETIONS, strict=True)]
+    assert scores == pytest.approx(one_by_one, abs=1e-4)
     _, tok = judge.load()
     prompt = judge.judge_prompts(tok, QUESTIONS[:1], COMPLETIONS[:1])[0]
     assert QUESTIONS[0] in prompt and COMPLETIONS[0] in prompt and prompt.endswith("assistant\n")
