@@ -109,13 +109,17 @@ def none(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
-def zero_shot_and_icl(args: argparse.Namespace, model: Any, tok: Any, task: str) -> dict[str, dict[str, float]]:
+def scored_test_rows(args: argparse.Namespace, task: str) -> list[dict[str, Any]]:
+    """The test rows every method is scored on (the same ``--test-limit`` subset as the SFT runs)."""
+    return build_tallrec_splits(**task_paths(args.data_root, task), num_train=1, seed=0, valid_limit=1,
+                                test_limit=args.test_limit)["test"]
+
+
+def zero_shot_and_icl(args: argparse.Namespace, model: Any, tok: Any, task: str,
+                      test: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Test AUC of the base model: zero-shot (chat prompt, as SFT) and in-context with k gold demonstrations."""
     import random
 
-    splits = build_tallrec_splits(**task_paths(args.data_root, task), num_train=1, seed=0,
-                                  valid_limit=1, test_limit=args.test_limit)
-    test = splits["test"]
     scorer = YesNoScorer(batch_size=args.batch_size, multi_token=args.multi_token)
     prompt = ChatPrompt()
     scores = scorer.score(model, tok, [prompt(r, tok) for r in test], desc=f"{task} zero-shot")
@@ -128,11 +132,8 @@ def zero_shot_and_icl(args: argparse.Namespace, model: Any, tok: Any, task: str)
     return out
 
 
-def heuristic_baseline(args: argparse.Namespace, task: str) -> dict[str, float]:
+def heuristic_baseline(test: list[dict[str, Any]], task: str) -> dict[str, float]:
     """Model-free reference on the same test rows: the share of liked items in the user's history."""
-    splits = build_tallrec_splits(**task_paths(args.data_root, task), num_train=1, seed=0,
-                                  valid_limit=1, test_limit=args.test_limit)
-    test = splits["test"]
     return binary_metrics([r["label"] for r in test], [history_like_ratio(r["input"]) for r in test],
                           split=f"{task}/like-ratio")
 
@@ -226,8 +227,9 @@ def main(argv: list[str]) -> int:
     results: dict[str, Any] = {"model": args.model, "settings": settings, "tasks": {}, "probes": {}}
     model, tok = load_model(args.model)
     for task in args.tasks:
-        results["tasks"][task] = {"baselines": zero_shot_and_icl(args, model, tok, task),
-                                  "heuristic": heuristic_baseline(args, task), "sft": {}, "runs": []}
+        test = scored_test_rows(args, task)
+        results["tasks"][task] = {"baselines": zero_shot_and_icl(args, model, tok, task, test),
+                                  "heuristic": heuristic_baseline(test, task), "sft": {}, "runs": []}
     results["probes"]["before SFT"] = [r for t in args.tasks[:1] for r in probe_tasks(args, model, tok, t)]
     for task in args.tasks:
         for size in args.sizes:
