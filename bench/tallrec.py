@@ -42,6 +42,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="smollm2_135m", help="a conf/model group name")
     p.add_argument("--tasks", nargs="+", default=["movie", "book"])
+    p.add_argument("--sft-tasks", nargs="*", default=None,
+                   help="tasks that get SFT runs (default: all --tasks; the others get the baselines only)")
     p.add_argument("--sizes", nargs="+", type=int, default=[16, 64, 256])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--max-steps", type=int, default=100)
@@ -50,6 +52,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--icl-k", type=int, default=4)
     p.add_argument("--probe-ks", nargs="+", type=int, default=[0, 2, 4, 8])
     p.add_argument("--probe-queries", type=int, default=200)
+    p.add_argument("--claims-queries", type=int, default=None,
+                   help="queries of the arithmetic-claims probe (short prompts, cheap; default: --probe-queries)")
     p.add_argument("--data-root", type=Path, default=Path(os.environ.get("RLPOST_DATA", ROOT.parent / "shared/data")))
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     p.add_argument("--work-dir", type=Path, default=ROOT / "outputs" / "bench_tallrec")
@@ -146,7 +150,7 @@ def probe_tasks(args: argparse.Namespace, model: Any, tok: Any, task: str) -> li
     import random
 
     queries = random.Random(0).sample(test, min(args.probe_queries, len(test)))
-    claims = make_arithmetic_claims(64 + args.probe_queries, seed=0)
+    claims = make_arithmetic_claims(64 + (args.claims_queries or args.probe_queries), seed=0)
     return (probe(model, tok, scorer, pool, queries, args.probe_ks, SETTINGS, task=task)
             + probe(model, tok, scorer, claims[:64], claims[64:], args.probe_ks, SETTINGS, task="arith_claims"))
 
@@ -190,8 +194,38 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         met = top["auc_mean"] > max(0.60, rivals)
         lines.append(f"- {task}: n=256 AUC {top['auc_mean']:.3f} vs best of zero-shot/in-context {rivals:.3f} -> "
                      f"{'met' if met else 'not met'}")
-    lines += ["", "ICL probes (test AUC): see tallrec_icl_probes.png and tallrec.json `probes`."]
+    lines += ["", "Plot: tallrec_auc_vs_n.png (test AUC against the few-shot size, every seed shown).", ""]
+    lines += run_table(results) + [""] + probe_table(results["probes"])
     path.write_text("\n".join(lines) + "\n")
+
+
+def run_table(results: dict[str, Any]) -> list[str]:
+    """One row per SFT run: the seed-level numbers behind the mean ± std."""
+    lines = ["| task | n | seed | test AUC | accuracy | best step / steps | best valid AUC | train time (s) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for task, res in results["tasks"].items():
+        for r in res["runs"]:
+            t, tr = r["test_after"], r["train"]
+            lines.append(f"| {task} | {r['size']} | {r['seed']} | {t['auc']:.3f} | {t['accuracy']:.3f} "
+                         f"| {tr['best_step']} / {tr['steps']} | {tr['best_valid_auc']:.3f} "
+                         f"| {tr['train_time_s']:.0f} |")
+    return lines
+
+
+def probe_table(probes: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """ICL-probe AUC ± standard error per (stage, task, setting) and k."""
+    ks = sorted({r["k"] for rows in probes.values() for r in rows})
+    lines = ["ICL probes, test AUC ± standard error (Hanley-McNeil) per number of demonstrations k:", "",
+             "| stage | task | labels | " + " | ".join(f"k={k}" for k in ks) + " |", "|---" * (3 + len(ks)) + "|"]
+    for stage, rows in probes.items():
+        for task in dict.fromkeys(r["task"] for r in rows):
+            for setting in SETTINGS:
+                by_k = {r["k"]: r for r in rows if r["task"] == task and r["setting"] == setting}
+                if by_k:
+                    cells = [f"{by_k[k]['auc']:.2f} ± {by_k[k].get('auc_se', float('nan')):.2f}" if k in by_k else "–"
+                             for k in ks]
+                    lines.append(f"| {stage} | {task} | {setting} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def plot_probes(probes: dict[str, list[dict[str, Any]]], path: Path) -> None:
@@ -208,9 +242,11 @@ def plot_probes(probes: dict[str, list[dict[str, Any]]], path: Path) -> None:
         for j, stage in enumerate(stages):
             ax = axes[i][j]
             for setting in SETTINGS:
-                pts = [(r["k"], r["auc"]) for r in probes[stage] if r["task"] == task and r["setting"] == setting]
+                pts = [(r["k"], r["auc"], r.get("auc_se", 0.0)) for r in probes[stage]
+                       if r["task"] == task and r["setting"] == setting]
                 if pts:
-                    ax.plot(*zip(*pts, strict=True), marker="o", label=setting)
+                    ks, aucs, ses = zip(*pts, strict=True)
+                    ax.errorbar(ks, aucs, yerr=ses, marker="o", capsize=3, label=setting)
             ax.set_xticks(sorted({r["k"] for r in probes[stage]}))
             ax.axhline(0.5, color="grey", lw=0.8, ls="--")
             ax.set(title=f"{task} ({stage})", xlabel="k demonstrations", ylabel="AUC")
@@ -219,8 +255,46 @@ def plot_probes(probes: dict[str, list[dict[str, Any]]], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def plot_auc_vs_n(results: dict[str, Any], path: Path) -> None:
+    """Test AUC against the few-shot size per task: every seed, the mean ± std, the baselines and TALLRec-7B."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(results["tasks"])
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4), squeeze=False)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        res = results["tasks"][task]
+        sizes = sorted(int(n) for n in res["sft"])
+        ax.scatter([r["size"] for r in res["runs"]], [r["test_after"]["auc"] for r in res["runs"]], s=14,
+                   color="tab:blue", alpha=0.5, label="LoRA SFT, one seed")
+        ax.errorbar(sizes, [res["sft"][str(n)]["auc_mean"] for n in sizes],
+                    yerr=[res["sft"][str(n)]["auc_std"] for n in sizes], color="tab:blue", marker="o", capsize=4,
+                    label="LoRA SFT, mean ± std")
+        ref = TALLREC_7B.get(task, {})
+        if ref:
+            ax.plot(sorted(ref), [ref[n] for n in sorted(ref)], "k^--", label="TALLRec LLaMA-7B (published)")
+        for (name, m), color in zip(res["baselines"].items(), ("tab:red", "tab:orange"), strict=False):
+            ax.axhline(m["auc"], color=color, ls=":", label=name.replace("_", " "))
+        if "heuristic" in res:
+            ax.axhline(res["heuristic"]["auc"], color="tab:green", ls="-.", label="history like-ratio (no model)")
+        ax.axhline(0.5, color="grey", lw=0.8)
+        ax.set_xscale("log", base=2)
+        ticks = sorted(set(sizes) | set(ref))
+        ax.set_xticks(ticks, labels=[str(n) for n in ticks])
+        ax.set(title=f"{task}: test AUC vs few-shot examples ({results['model']})", xlabel="training examples",
+               ylabel="test AUC")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    sft_tasks = args.tasks if args.sft_tasks is None else [t for t in args.tasks if t in args.sft_tasks]
+    if not sft_tasks:
+        raise SystemExit(f"--sft-tasks {args.sft_tasks} names none of --tasks {args.tasks}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out",)}
@@ -230,19 +304,20 @@ def main(argv: list[str]) -> int:
         test = scored_test_rows(args, task)
         results["tasks"][task] = {"baselines": zero_shot_and_icl(args, model, tok, task, test),
                                   "heuristic": heuristic_baseline(test, task), "sft": {}, "runs": []}
-    results["probes"]["before SFT"] = [r for t in args.tasks[:1] for r in probe_tasks(args, model, tok, t)]
-    for task in args.tasks:
+    results["probes"]["before SFT"] = probe_tasks(args, model, tok, sft_tasks[0])
+    for task in sft_tasks:
         for size in args.sizes:
             runs = [run_sft(args, task, size, seed) for seed in args.seeds]
             results["tasks"][task]["runs"] += [{"size": size, "seed": s, **r} for s, r in zip(args.seeds, runs,
                                                                                                strict=True)]
             results["tasks"][task]["sft"][str(size)] = summarise(runs)
-    best = results["tasks"][args.tasks[0]]["runs"][-1]
+    best = results["tasks"][sft_tasks[0]]["runs"][-1]
     tuned, tok = load_model(args.model, Path(best["run_dir"]) / "adapter_best")
-    results["probes"][f"after SFT n={best['size']}"] = probe_tasks(args, tuned, tok, args.tasks[0])
+    results["probes"][f"after SFT n={best['size']}"] = probe_tasks(args, tuned, tok, sft_tasks[0])
     (args.out / "tallrec.json").write_text(json.dumps(results, indent=2))
     write_markdown(results, args.out / "tallrec.md")
     plot_probes(results["probes"], args.out / "tallrec_icl_probes.png")
+    plot_auc_vs_n(results, args.out / "tallrec_auc_vs_n.png")
     logger.info("wrote %s", args.out)
     return 0
 

@@ -14,15 +14,18 @@ pytestmark = pytest.mark.integration
 
 
 def test_bench_writes_json_markdown_and_png(tmp_path):
-    movie = tmp_path / "data" / "tallrec" / "movie"
-    movie.mkdir(parents=True)
-    for split in ("train", "valid", "test"):
-        shutil.copy(ROOT / "tests" / "assets" / "tallrec" / f"{split}.json", movie / f"{split}.json")
+    for task in ("movie", "book"):
+        folder = tmp_path / "data" / "tallrec" / task
+        folder.mkdir(parents=True)
+        for split in ("train", "valid", "test"):
+            shutil.copy(ROOT / "tests" / "assets" / "tallrec" / f"{split}.json", folder / f"{split}.json")
     bench = runpy.run_path(str(ROOT / "bench" / "tallrec.py"))
     out = tmp_path / "results"
-    code = bench["main"](["--model", "tiny_random", "--tasks", "movie", "--sizes", "4", "--seeds", "0", "1",
+    code = bench["main"](["--model", "tiny_random", "--tasks", "movie", "book", "--sft-tasks", "movie",
+                          "--sizes", "4", "--seeds", "0", "1",
                           "--max-steps", "1", "--valid-limit", "4", "--test-limit", "8", "--icl-k", "2",
-                          "--probe-ks", "0", "2", "--probe-queries", "6", "--multi-token", "first",
+                          "--probe-ks", "0", "2", "--probe-queries", "6", "--claims-queries", "10",
+                          "--multi-token", "first",
                           "--data-root", str(tmp_path / "data"), "--out", str(out), "--work-dir", str(tmp_path / "w")])
     assert code == 0
     results = json.loads((out / "tallrec.json").read_text())
@@ -32,5 +35,14 @@ def test_bench_writes_json_markdown_and_png(tmp_path):
     assert sft["seeds"] == 2 and 0 <= sft["auc_mean"] <= 1 and sft["train_time_s_mean"] > 0
     assert {r["task"] for r in results["probes"]["before SFT"]} == {"movie", "arith_claims"}
     assert len(results["probes"]) == 2
+    assert {r["n"] for r in results["probes"]["before SFT"] if r["task"] == "arith_claims"} == {10.0}
+    # book is scored zero-shot / in-context / by the like-ratio only (--sft-tasks movie)
+    book = results["tasks"]["book"]
+    assert set(book["baselines"]) == {"zero_shot", "icl_k2"} and book["runs"] == []
+    assert 0 <= book["heuristic"]["auc"] <= 1
     assert "LoRA SFT n=4" in (out / "tallrec.md").read_text()
     assert (out / "tallrec_icl_probes.png").stat().st_size > 1000
+    assert (out / "tallrec_auc_vs_n.png").stat().st_size > 1000
+    md = (out / "tallrec.md").read_text()
+    assert md.count("| movie | 4 |") == 2  # one row per seed
+    assert "± " in md.split("ICL probes")[-1]

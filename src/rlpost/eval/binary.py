@@ -18,7 +18,8 @@ def binary_metrics(labels: Sequence[int], scores: Sequence[float], split: str = 
         threshold: a score >= threshold predicts positive (for accuracy).
 
     Returns:
-        ``auc``, ``accuracy``, ``log_loss``, ``n`` and ``positive_rate`` (share of gold positives).
+        ``auc``, ``auc_se`` (its standard error, :func:`auc_standard_error`), ``accuracy``, ``log_loss``, ``n``
+        and ``positive_rate`` (share of gold positives).
 
     Raises:
         DataError: lengths differ, the split is empty, or it has a single class (AUC undefined: never a silent 0.5).
@@ -43,6 +44,24 @@ def binary_metrics(labels: Sequence[int], scores: Sequence[float], split: str = 
         raise DataError(f"{split}: all {len(labels)} labels are {labels[0]}; AUC is undefined for a single class")
     clipped = [min(max(float(s), 1e-7), 1 - 1e-7) for s in scores]
     correct = sum((s >= threshold) == bool(y) for s, y in zip(clipped, labels, strict=True))
-    return {"auc": float(roc_auc_score(labels, clipped)), "accuracy": correct / len(labels),
-            "log_loss": float(log_loss(labels, clipped, labels=[0, 1])), "n": float(len(labels)),
-            "positive_rate": sum(labels) / len(labels)}
+    auc = float(roc_auc_score(labels, clipped))
+    positives = sum(labels)
+    return {"auc": auc, "auc_se": auc_standard_error(auc, positives, len(labels) - positives),
+            "accuracy": correct / len(labels), "log_loss": float(log_loss(labels, clipped, labels=[0, 1])),
+            "n": float(len(labels)), "positive_rate": positives / len(labels)}
+
+
+def auc_standard_error(auc: float, positives: int, negatives: int) -> float:
+    """Standard error of an AUC from its class counts (Hanley & McNeil, Radiology 1982).
+
+    Read an AUC measured on a few dozen rows against it: 40 balanced rows at AUC 0.5 give about 0.09.
+
+    Example:
+        >>> round(auc_standard_error(0.5, 20, 20), 4)
+        0.0924
+        >>> auc_standard_error(1.0, 10, 10)
+        0.0
+    """
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc))
+    return max(var, 0.0) ** 0.5 / (positives * negatives) ** 0.5
