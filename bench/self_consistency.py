@@ -35,25 +35,41 @@ ARMS: dict[str, list[str]] = {
     "offline": ["reward=accuracy", "guards=offline_labels", "guards.base_labels.min_agreement=0.5"],
     "sc03": ["reward=self_consistency", "reward.funcs.self_consistency.min_agreement=0.3"],
     "sc03_guarded": ["reward=self_consistency", "reward.funcs.self_consistency.min_agreement=0.3", "guards=srt"],
+    # the online arm with SRT's guards, for long budgets: keeps the best checkpoint on 64 labelled validation rows
+    "sc_guarded": ["reward=self_consistency", "reward.funcs.self_consistency.min_agreement=0.5", "guards=srt",
+                   "guards.early_stopping.patience=5"],
 }
 LABELS = {"base": "base model", "gold": "GRPO, gold reward", "sc": "self-consistency (online, min 0.5)",
           "offline": "offline pseudo-labels (base maj@k, min 0.5)", "sc03": "self-consistency (online, min 0.3)",
-          "sc03_guarded": "self-consistency (min 0.3) + guards=srt"}
+          "sc03_guarded": "self-consistency (min 0.3) + guards=srt",
+          "sc_guarded": "self-consistency (online, min 0.5) + guards=srt"}
 CURVE_KEYS = ("reward", "entropy", "self_consistency/label_accuracy", "self_consistency/majority_share",
               "self_consistency/labeled_fraction")
 
 
 def common_overrides(args: argparse.Namespace) -> list[str]:
     """Settings shared by every arm (the foundation benchmark's: lr 1e-5, 2 prompts x 8, T=0.7, bf16)."""
-    out = [f"model={args.model}", "logger=none", f"seed={args.seed}", f"trainer.max_steps={args.steps}",
+    steps = 100_000 if args.minutes else args.steps  # a time budget: the budget callback stops and saves
+    out = [f"model={args.model}", "logger=none", f"seed={args.seed}", f"trainer.max_steps={steps}",
            f"trainer.learning_rate={args.lr}", "algo.num_generations=8", "trainer.per_device_train_batch_size=16",
            "rollout.temperature=0.7", f"eval.k={args.eval_k}", f"data.eval_source.size={args.eval_size}",
-           "trainer.save_strategy=steps", f"trainer.save_steps={args.steps}", "+trainer.save_only_model=true"]
+           "trainer.save_strategy=steps", f"trainer.save_steps={steps}", "+trainer.save_only_model=true"]
+    if args.minutes:
+        out.append(f"max_train_minutes={args.minutes}")
     out += args.override
     if args.smoke:
         out = ["+debug=cpu_smoke", *[o for o in out if not o.startswith(("algo.num_generations",
                                                                           "trainer.per_device"))]]
     return out
+
+
+def budget_steps(args: argparse.Namespace) -> int:
+    """Steps the budget allows: ``--steps``, or for ``--minutes`` an upper estimate at 6 s per CPU step."""
+    return int(args.minutes * 60 / 6) + 1 if args.minutes else args.steps
+
+
+def budget_text(args: argparse.Namespace) -> str:
+    return f"{args.minutes:g} min of training per arm" if args.minutes else f"{args.steps} steps"
 
 
 def run_arm(arm: str, args: argparse.Namespace, evaluate_before: bool) -> dict[str, Any]:
@@ -62,7 +78,7 @@ def run_arm(arm: str, args: argparse.Namespace, evaluate_before: bool) -> dict[s
     overrides = [*common_overrides(args), *ARMS[arm], f"eval.before={str(evaluate_before).lower()}"]
     if "guards=offline_labels" in ARMS[arm]:
         # label only what the run consumes: 2 prompts per step (8 completions each, 16 per step)
-        overrides.append(f"guards.base_labels.max_rows={2 * args.steps}")
+        overrides.append(f"guards.base_labels.max_rows={2 * budget_steps(args)}")
     if args.smoke and "guards=srt" in ARMS[arm]:
         overrides += ["guards.early_stopping.val_size=4", "guards.early_stopping.eval_steps=1"]
     env = {**os.environ, "RLPOST_RUN_DIR": str(run_dir), "TOKENIZERS_PARALLELISM": "false",
@@ -132,7 +148,7 @@ def write_markdown(rows: list[dict[str, Any]], results: dict[str, Any], args: ar
     head = ["arm", "held-out greedy", *[g.split("/", 1)[1] for g in groups], f"maj@{k}", "steps",
             "wall min (incl. eval)",
             "pseudo-label acc. (last step / frozen)", "collapse detector", "kept step"]
-    lines = [f"# Label-free RLVR benchmark ({args.model}, seed {args.seed}, {args.steps} steps, lr {args.lr}, "
+    lines = [f"# Label-free RLVR benchmark ({args.model}, seed {args.seed}, {budget_text(args)}, lr {args.lr}, "
              f"{args.eval_size} held-out problems)", "", "| " + " | ".join(head) + " |",
              "|" + "---|" * len(head)]
     for r in rows:
@@ -197,6 +213,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", default="smollm2_135m", help="model group (smollm2_135m, tiny_random, ...)")
     p.add_argument("--arms", nargs="+", default=["gold", "sc", "offline"], choices=sorted(ARMS))
     p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--minutes", type=float, default=0.0,
+                   help="train each arm for this wall-clock budget instead of --steps (equal CPU time per arm)")
     p.add_argument("--lr", type=float, default=1e-5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-size", type=int, default=200)
