@@ -18,11 +18,28 @@ from typing import Any
 from bench.report import ROOT, machine_info, pct, run_step, write_results
 
 
-def evaluate(model_args: list[str], run_dir: Path, size: int, k: int, style: str, seed: int) -> dict[str, Any]:
-    """rlpost-eval on a generated held-out set."""
+def evaluate(model_args: list[str], run_dir: Path, size: int, k: int, style: str, seed: int,
+             reuse: Path | None = None) -> dict[str, Any]:
+    """rlpost-eval on a generated held-out set; ``reuse``: an earlier run directory of the same evaluation."""
     args = [*model_args, f"data.eval_source.size={size}", f"data.eval_source.seed={seed}",
             f"data.eval_source.style={style}", f"eval.k={k}"]
+    if reuse is not None:
+        return reused_eval(reuse, args)
     return run_step("rlpost.evaluate", args, run_dir)
+
+
+def reused_eval(run_dir: Path, args: list[str]) -> dict[str, Any]:
+    """The metrics of an earlier evaluation, only if it ran with exactly these overrides (its recorded Hydra
+    overrides); otherwise a one-line error naming what differs."""
+    import yaml
+
+    recorded = run_dir / ".hydra" / "rank0" / "overrides.yaml"
+    if not recorded.is_file():
+        raise SystemExit(f"--before-from: {recorded} not found (not an rlpost-eval run directory)")
+    if (old := yaml.safe_load(recorded.read_text())) != args:
+        raise SystemExit(f"--before-from: {recorded} ran with {old}, this benchmark needs {args}")
+    print(f"[bench] reusing the base-model evaluation in {run_dir}", flush=True)
+    return {"metrics": json.loads((run_dir / "metrics.json").read_text()), "reused_from": str(run_dir)}
 
 
 def main() -> None:
@@ -33,6 +50,9 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=4, help="samples per question for maj@k on the plain set")
     parser.add_argument("--out", default=str(ROOT / "bench" / "runs" / "grpo_arith"))
     parser.add_argument("--name", default="grpo_arith")
+    parser.add_argument("--before-from", type=Path, default=None,
+                        help="an earlier benchmark directory (--out) whose base-model evaluations had the same "
+                             "settings: reuse them instead of evaluating the base model again (~4 min on CPU)")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for the training run")
     args = parser.parse_args()
     out = Path(args.out)
@@ -44,10 +64,12 @@ def main() -> None:
     results: dict[str, Any] = {"settings": {"minutes": args.minutes, "model": args.model, "overrides": args.overrides,
                                             "eval_size": args.eval_size, "k": args.k, **machine_info()}}
     for tag, margs in (("before", model), ("after", [*model, *trained])):
-        results[tag] = {
-            "plain": evaluate(margs, out / f"eval_{tag}_plain", args.eval_size, args.k, "plain", 1234)["metrics"],
-            "word": evaluate(margs, out / f"eval_{tag}_word", args.eval_size, 1, "word", 999)["metrics"],
-        }
+        earlier = args.before_from if tag == "before" else None
+        results[tag] = {style: evaluate(margs, out / f"eval_{tag}_{style}", args.eval_size, k, style, seed,
+                                        reuse=None if earlier is None else earlier / f"eval_before_{style}")["metrics"]
+                        for style, k, seed in (("plain", args.k, 1234), ("word", 1, 999))}
+    if args.before_from is not None:
+        results["settings"]["before_from"] = str(args.before_from)
     results["settings"]["resolved_trainer"] = resolved_trainer(out / "train")
     history = json.loads((out / "train" / "log_history.json").read_text())
     steps = [h for h in history if "step_time" in h]
