@@ -24,6 +24,9 @@ TH = CollapseThresholds(window=2)
     ({SHARE_KEY: [0.6, 0.7, 0.8]}, [], None),  # no consensus yet
     ({SHARE_KEY: [1.0, 1.0, 1.0], "entropy": [1.0, 1.0, 0.9]}, [], None),  # consensus, but entropy holds
     ({SHARE_KEY: [1.0, 1.0, 1.0], "entropy": [1.0, 0.4, 0.3]}, [], "entropy fell"),
+    # validation accuracy holds up: the entropy fall is earned confidence (gold-reward runs show it too)
+    ({SHARE_KEY: [1.0, 1.0, 1.0], "entropy": [1.0, 0.4, 0.3]}, [0.5, 0.6, 0.6], None),
+    ({SHARE_KEY: [1.0, 1.0, 1.0], "entropy": [1.0, 0.4, 0.3]}, [0.5, 0.6, 0.5], "validation accuracy fell"),
     ({SHARE_KEY: [1.0, 1.0, 1.0, 1.0], "kl": [0.01, 0.01, 0.2, 0.3]}, [], "KL jumped"),
     ({SHARE_KEY: [1.0, 1.0, 1.0, 1.0], "kl": [0.0, 0.0, 1e-4, 1e-4]}, [], None),  # below kl_min
     ({SHARE_KEY: [0.99, 0.99]}, [0.5, 0.6, 0.58], None),  # within val_drop
@@ -42,6 +45,11 @@ def test_collapse_detector_stops_training(tmp_path) -> None:
         det.on_log(None, SimpleNamespace(global_step=step), control, logs={SHARE_KEY: share, "entropy": ent})
     assert control.should_training_stop and "entropy fell" in det.reason
     assert (tmp_path / "guards" / "collapse.json").is_file()
+
+
+def test_entropy_test_can_be_turned_off() -> None:
+    series = {SHARE_KEY: [1.0, 1.0, 1.0], "entropy": [1.0, 0.4, 0.3]}
+    assert detect_collapse(series, [], CollapseThresholds(window=2, entropy_drop=None)) is None
 
 
 def test_collapse_detector_ignores_logs_without_share() -> None:

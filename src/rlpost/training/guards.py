@@ -29,10 +29,15 @@ SHARE_KEY = "self_consistency/majority_share"
 class CollapseThresholds:
     """When to call a run collapsed: majority share at least ``share_max`` (mean of the last ``window`` logs)
     together with entropy down by ``entropy_drop`` (relative to its early level), KL up ``kl_jump``-fold (and
-    above ``kl_min``), or validation accuracy ``val_drop`` below its best."""
+    above ``kl_min``), or validation accuracy ``val_drop`` below its best.
+
+    The entropy test is the label-free fallback: it applies only while no validation accuracy is available.
+    Entropy also falls when a run converges on right answers (gold-reward GRPO on arithmetic: 0.87 -> 0.13 while
+    held-out accuracy rose 43.5% -> 70%), so where validation exists it decides. ``entropy_drop=None`` turns the
+    entropy test off."""
 
     share_max: float = 0.95
-    entropy_drop: float = 0.5
+    entropy_drop: float | None = 0.5
     kl_jump: float = 5.0
     kl_min: float = 1e-3
     val_drop: float = 0.05
@@ -56,6 +61,11 @@ def detect_collapse(series: Mapping[str, Sequence[float]], val: Sequence[float] 
         True
         >>> detect_collapse({SHARE_KEY: [0.99] * 3}, val=[0.6, 0.7, 0.6], th=CollapseThresholds(window=2))
         'majority share 0.99 >= 0.95 while validation accuracy fell from 0.70 to 0.60'
+
+        With validation accuracy that holds up, falling entropy alone is confidence, not collapse:
+
+        >>> detect_collapse(s, val=[0.5, 0.6, 0.6], th=CollapseThresholds(window=2)) is None
+        True
     """
     w = th.window
     share = list(series.get(SHARE_KEY, ()))
@@ -63,7 +73,7 @@ def detect_collapse(series: Mapping[str, Sequence[float]], val: Sequence[float] 
         return None
     head = f"majority share {_mean(share[-w:]):.2f} >= {th.share_max}"
     ent = list(series.get("entropy", ()))
-    if len(ent) > w:
+    if th.entropy_drop is not None and not val and len(ent) > w:
         early, now = max(ent[:w]), _mean(ent[-w:])
         if now <= early * (1 - th.entropy_drop):
             return f"{head} while entropy fell from {early:.2f} to {now:.2f}"
@@ -87,10 +97,11 @@ def write_report(run_dir: str | Path | None, name: str, payload: dict[str, Any])
 
 
 class CollapseDetector(TrainerCallback):
-    """Stop training (and say why) when the self-consistency majority share nears 1 while entropy falls, KL jumps
-    or validation accuracy falls. Reads the trainer's logs, identical on every rank, so all ranks stop together."""
+    """Stop training (and say why) when the self-consistency majority share nears 1 while KL jumps, validation
+    accuracy falls, or (without validation) entropy falls. Reads the trainer's logs, identical on every rank, so all
+    ranks stop together."""
 
-    def __init__(self, share_max: float = 0.95, entropy_drop: float = 0.5, kl_jump: float = 5.0,
+    def __init__(self, share_max: float = 0.95, entropy_drop: float | None = 0.5, kl_jump: float = 5.0,
                  kl_min: float = 1e-3, val_drop: float = 0.05, window: int = 3) -> None:
         self.thresholds = CollapseThresholds(share_max, entropy_drop, kl_jump, kl_min, val_drop, window)
         self.series: dict[str, list[float]] = {}
