@@ -181,29 +181,51 @@ def read_log_history(run_dir: Path) -> list[dict[str, Any]]:
     return json.loads(states[-1].read_text())["log_history"] if states else []
 
 
-def write_plot(results: dict[str, Any], rows: list[dict[str, Any]], path: Path) -> None:
+def rolling_mean(values: list[float], window: int) -> list[float]:
+    """Trailing mean over up to ``window`` values (a step sees 2 prompts, so single steps are mostly noise).
+
+    >>> rolling_mean([0, 1, 0, 1], 2)
+    [0.0, 0.5, 0.5, 0.5]
+    """
+    return [sum(values[max(0, i + 1 - window):i + 1]) / len(values[max(0, i + 1 - window):i + 1])
+            for i in range(len(values))]
+
+
+def write_plot(results: dict[str, Any], rows: list[dict[str, Any]], path: Path, window: int = 10) -> None:
+    """Per-step curves (faint: each step; line: mean of the last ``window`` steps), the early-stopping validation
+    accuracy with the kept step, and the held-out accuracy per arm."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 4, figsize=(20, 4.2))
+    fig, axes = plt.subplots(1, 5, figsize=(24, 4.2))
     panels = [("reward", "training reward"), ("self_consistency/label_accuracy", "pseudo-label accuracy"),
               ("self_consistency/majority_share", "majority share")]
+    colors = {arm: f"C{i}" for i, arm in enumerate(results)}
     for ax, (key, title) in zip(axes, panels, strict=False):
         for arm, res in results.items():
             pts = res.get("curves", {}).get(key, [])
             if pts:
-                ax.plot([s for s, _ in pts], [v for _, v in pts], marker="o", markersize=3,
-                        label=LABELS.get(arm, arm))
-        ax.set_title(title)
-        ax.set_xlabel("step")
+                steps, vals = [s for s, _ in pts], [v for _, v in pts]
+                ax.plot(steps, vals, color=colors[arm], alpha=0.2, lw=0.8)
+                ax.plot(steps, rolling_mean(vals, window), color=colors[arm], label=LABELS.get(arm, arm))
+        ax.set(title=f"{title} (mean of {window} steps)", xlabel="step")
     axes[0].legend(fontsize=7)
+    ax = axes[3]
+    for arm, res in results.items():
+        stop = res.get("guards", {}).get("early_stopping", {})
+        if stop.get("history"):
+            ax.plot(*zip(*stop["history"], strict=True), marker="o", color=colors[arm], label=LABELS.get(arm, arm))
+            if stop.get("best_step") is not None:
+                ax.axvline(stop["best_step"], color=colors[arm], ls="--", lw=0.8)
+    ax.set(title="validation accuracy (early stopping; dashed: kept step)", xlabel="step")
+    ax.title.set_fontsize(9)
     names = [r["label"] for r in rows]
-    axes[3].barh(names, [100 * (r["accuracy"] or 0) for r in rows])
-    axes[3].set_title("held-out greedy accuracy (%)")
-    axes[3].set_xlim(0, 100)
-    axes[3].tick_params(axis="y", labelsize=7)
+    axes[4].barh(names, [100 * (r["accuracy"] or 0) for r in rows], color=[colors.get(r["arm"], "C7") for r in rows])
+    axes[4].set_title("held-out greedy accuracy (%)")
+    axes[4].set_xlim(0, 100)
+    axes[4].tick_params(axis="y", labelsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
