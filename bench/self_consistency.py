@@ -64,7 +64,8 @@ def common_overrides(args: argparse.Namespace) -> list[str]:
 
 
 def budget_steps(args: argparse.Namespace) -> int:
-    """Steps the budget allows: ``--steps``, or for ``--minutes`` an upper estimate at 6 s per CPU step."""
+    """Steps the budget allows: ``--steps``, or for ``--minutes`` an estimate at 6 s per step (the fastest
+    SmolLM2 CPU step measured; on faster hardware the offline arm cycles over its labelled rows)."""
     return int(args.minutes * 60 / 6) + 1 if args.minutes else args.steps
 
 
@@ -187,8 +188,8 @@ def rolling_mean(values: list[float], window: int) -> list[float]:
     >>> rolling_mean([0, 1, 0, 1], 2)
     [0.0, 0.5, 0.5, 0.5]
     """
-    return [sum(values[max(0, i + 1 - window):i + 1]) / len(values[max(0, i + 1 - window):i + 1])
-            for i in range(len(values))]
+    chunks = (values[max(0, i + 1 - window):i + 1] for i in range(len(values)))
+    return [sum(chunk) / len(chunk) for chunk in chunks]
 
 
 def write_plot(results: dict[str, Any], rows: list[dict[str, Any]], path: Path, window: int = 10) -> None:
@@ -230,7 +231,7 @@ def write_plot(results: dict[str, Any], rows: list[dict[str, Any]], path: Path, 
     fig.savefig(path, dpi=110)
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="smollm2_135m", help="model group (smollm2_135m, tiny_random, ...)")
     p.add_argument("--arms", nargs="+", default=["gold", "sc", "offline"], choices=sorted(ARMS))
@@ -246,7 +247,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--work-dir", default=str(ROOT / "bench" / "runs" / "self_consistency"),
                    help="run directories, one per arm; a finished arm is reused (delete it to re-run)")
     p.add_argument("--override", nargs="*", default=[], help="extra Hydra overrides for every arm")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
