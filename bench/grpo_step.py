@@ -1,13 +1,18 @@
-"""GRPO step time: ``rollout.engine=rlpost`` (shared-prefill decode via TRL's rollout_func) vs ``trl`` (TRL generate).
+"""GRPO step time of two variants of rlpost's GRPO pipeline, measured in the same invocation.
 
-Both runs use rlpost's GRPO pipeline with identical settings (model, batch, G, completion length, bf16, threads,
-seed); only ``rollout.engine`` differs, so the ratio isolates the rollout path. Each run is a fresh process, the two
-alternate, and the ratio is measured in the same invocation.
+``--compare engine`` (default): ``rollout.engine=rlpost`` (shared-prefill decode via TRL's rollout_func) vs ``trl``
+(TRL generate). ``--compare skip``: training on every row (``algo.skip_zero_advantage=false``, what TRL does) vs
+skipping the zero-advantage rows (``true``); the loss is the same, so both runs follow the same trajectory.
+
+Both runs use identical settings (model, batch, G, completion length, bf16, threads, seed); only the compared key
+differs, so the ratio isolates it. Each run is a fresh process, one after the other.
 
     python -m bench.grpo_step                                   # tiny random model, ~1 min
     python -m bench.grpo_step --model smollm2_135m --steps 3 --batch 8 --num-generations 8 --max-new-tokens 32
+    python -m bench.grpo_step --compare skip --model smollm2_135m --steps 12 --batch 16 --max-new-tokens 48 \
+        --name grpo_step_skip --extra model.path=bench/runs/grpo_arith_addmix/train/final
 
-Writes ``bench/results/grpo_step.json`` and ``grpo_step.md`` (or ``--out``).
+Writes ``bench/results/<name>.json`` and ``.md`` (or ``--out``; name ``grpo_step`` by default).
 """
 
 from __future__ import annotations
@@ -27,31 +32,40 @@ from typing import Any
 from bench.report import ROOT, machine_info, write_results
 
 STEP_TIME = re.compile(r"'step_time': '?([0-9.eE+-]+)'?")
-ENGINES = ("trl", "rlpost")
+# --compare: (baseline, variant), each a name and the overrides that set the compared key
+VARIANTS = {
+    "engine": (("trl", ["rollout.engine=trl"]), ("rlpost", ["rollout.engine=rlpost"])),
+    "skip": (("all_rows", ["rollout.engine=rlpost", "algo.skip_zero_advantage=false"]),
+             ("skip_zero_adv", ["rollout.engine=rlpost", "algo.skip_zero_advantage=true"])),
+}
 
 
-def overrides(args: argparse.Namespace, engine: str) -> list[str]:
-    """Hydra overrides shared by both engines; only ``rollout.engine`` differs."""
+def overrides(args: argparse.Namespace, variant: list[str]) -> list[str]:
+    """Hydra overrides shared by both variants, then the variant's own."""
     return [f"model={args.model}", "logger=none", "eval=none", "trainer.save_strategy=no", f"trainer.bf16={args.bf16}",
             f"trainer.max_steps={args.steps}", f"trainer.per_device_train_batch_size={args.batch}",
             f"algo.num_generations={args.num_generations}", f"rollout.max_new_tokens={args.max_new_tokens}",
-            "trainer.disable_tqdm=true", f"rollout.engine={engine}", f"seed={args.seed}"]
+            "trainer.disable_tqdm=true", f"seed={args.seed}", *args.extra, *variant]
 
 
-def run_engine(args: argparse.Namespace, engine: str, work: Path) -> dict[str, Any]:
-    """Train ``args.steps`` GRPO steps in a fresh process; returns s/step and peak RSS."""
+def run_engine(args: argparse.Namespace, engine: str, work: Path, variant: list[str]) -> dict[str, Any]:
+    """Train ``args.steps`` GRPO steps in a fresh process; returns s/step, peak RSS and the logged trajectory."""
     run_dir, rss_dir = work / engine, work / f"rss-{engine}"
     env = {**os.environ, "RLPOST_RUN_DIR": str(run_dir), "RLPOST_BENCH_RSS_DIR": str(rss_dir),
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
            "TOKENIZERS_PARALLELISM": "false", "TRL_EXPERIMENTAL_SILENCE": "1"}
-    cmd = [sys.executable, str(ROOT / "bench" / "_rss_entry.py"), "--config-name=grpo", *overrides(args, engine)]
+    cmd = [sys.executable, str(ROOT / "bench" / "_rss_entry.py"), "--config-name=grpo", *overrides(args, variant)]
     start = time.time()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.timeout)
     if out.returncode != 0:
         raise SystemExit(f"engine={engine} failed (exit {out.returncode}):\n{(out.stdout + out.stderr)[-4000:]}")
     steps = [float(x) for x in STEP_TIME.findall(out.stdout + out.stderr)]
     train = json.loads((run_dir / "metrics.json").read_text())["train"]
+    logged = [h for h in json.loads((run_dir / "log_history.json").read_text()) if "step_time" in h]
     return {"engine": engine, "steps": train["steps"], "step_times_s": steps,
+            "loss": [h.get("loss") for h in logged], "reward": [h.get("reward") for h in logged],
+            "frac_reward_zero_std": statistics.mean(h.get("frac_reward_zero_std", 0.0) for h in logged),
+            "zero_adv_rows_skipped": statistics.mean(h.get("zero_adv_rows_skipped", 0.0) for h in logged),
             "s_per_step_mean": train["train_runtime_s"] / max(train["steps"], 1),
             "s_per_step_median_after_first": statistics.median(steps[1:]) if len(steps) > 1 else None,
             "peak_rss_mib": json.loads((rss_dir / "rank0.json").read_text())["peak_rss_mib"],
@@ -59,20 +73,24 @@ def run_engine(args: argparse.Namespace, engine: str, work: Path) -> dict[str, A
 
 
 def format_table(data: dict[str, Any]) -> str:
-    """Markdown: one row per engine and the rlpost/trl ratio."""
+    """Markdown: one row per variant and the variant/baseline ratio."""
     s = data["settings"]
-    lines = [f"# GRPO step: rollout.engine=rlpost vs trl ({s['model']}, batch {s['batch']}, G={s['num_generations']}, "
+    base, new = (r["engine"] for r in data["results"])
+    model = s["model"] + "".join(f", {x}" for x in s["extra"])
+    lines = [f"# GRPO step: {new} vs {base} ({model}, batch {s['batch']}, G={s['num_generations']}, "
              f"{s['max_new_tokens']} new tokens, bf16={s['bf16']}, {s['threads']} threads)", "",
-             "| engine | s/step (mean) | s/step (median after step 1) | peak RSS MiB |", "|---|---|---|---|"]
+             "| variant | s/step (mean) | s/step (median after step 1) | groups with equal rewards | rows skipped "
+             "| peak RSS MiB |", "|---|---|---|---|---|---|"]
     for r in data["results"]:
         med = "n/a" if r["s_per_step_median_after_first"] is None else f"{r['s_per_step_median_after_first']:.2f}"
-        lines.append(f"| {r['engine']} | {r['s_per_step_mean']:.2f} | {med} | {r['peak_rss_mib']:.0f} |")
-    lines += ["", f"Step time rlpost / trl (mean s/step): **{data['ratio_step_time']:.2f}x** (lower is faster)."]
+        lines.append(f"| {r['engine']} | {r['s_per_step_mean']:.2f} | {med} | {r['frac_reward_zero_std']:.2f} "
+                     f"| {r['zero_adv_rows_skipped']:.2f} | {r['peak_rss_mib']:.0f} |")
+    lines += ["", f"Step time {new} / {base} (mean s/step): **{data['ratio_step_time']:.2f}x** (lower is faster)."]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run both engines one after another and write grpo_step.json / .md."""
+    """Run both variants one after another and write <name>.json / .md."""
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="tiny_random")
@@ -83,14 +101,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--bf16", default="true", choices=["true", "false"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=int, default=600)
+    p.add_argument("--compare", default="engine", choices=sorted(VARIANTS))
+    p.add_argument("--extra", nargs="*", default=[], help="Hydra overrides for both runs (e.g. model.path=DIR)")
+    p.add_argument("--name", default="grpo_step")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="rlpost-grpo-step-") as work:
-        results = [run_engine(args, engine, Path(work)) for engine in ENGINES]
+        results = [run_engine(args, name, Path(work), variant) for name, variant in VARIANTS[args.compare]]
     settings = {k: v for k, v in vars(args).items() if k not in ("out", "timeout")}
     data = {"settings": {**settings, **machine_info()}, "results": results,
             "ratio_step_time": results[1]["s_per_step_mean"] / results[0]["s_per_step_mean"]}
-    write_results("grpo_step", data, format_table(data), args.out)
+    write_results(args.name, data, format_table(data), args.out)
     return data
 
 

@@ -12,11 +12,15 @@ from bench import grpo_step
 pytestmark = pytest.mark.integration
 
 
-def test_only_the_engine_differs() -> None:
-    args = Namespace(model="tiny_random", bf16="false", steps=2, batch=4, num_generations=2, max_new_tokens=4, seed=0)
-    trl, rlpost = grpo_step.overrides(args, "trl"), grpo_step.overrides(args, "rlpost")
-    assert [x for x in trl if x not in rlpost] == ["rollout.engine=trl"]
-    assert [x for x in rlpost if x not in trl] == ["rollout.engine=rlpost"]
+@pytest.mark.parametrize(("compare", "key"), [("engine", "rollout.engine"), ("skip", "algo.skip_zero_advantage")])
+def test_only_the_compared_key_differs(compare, key) -> None:
+    args = Namespace(model="tiny_random", bf16="false", steps=2, batch=4, num_generations=2, max_new_tokens=4, seed=0,
+                     extra=["model.path=X"])
+    (_, a), (_, b) = grpo_step.VARIANTS[compare]
+    first, second = grpo_step.overrides(args, a), grpo_step.overrides(args, b)
+    assert [x.split("=")[0] for x in first if x not in second] == [key]
+    assert [x.split("=")[0] for x in second if x not in first] == [key]
+    assert "model.path=X" in first
 
 
 def test_bench_grpo_step_tiny(tmp_path: Path) -> None:

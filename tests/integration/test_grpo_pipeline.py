@@ -32,6 +32,9 @@ def test_grpo_two_steps_moves_weights_and_writes_metrics(tmp_path):
     assert set(metrics) >= {"before", "after", "train"}
     assert "accuracy/add" in metrics["after"]
     assert (tmp_path / "eval_after" / "samples.jsonl").is_file()
+    # dapo + kl 0: the zero-advantage rows are skipped (algo.skip_zero_advantage=auto) and the share is logged
+    steps = [h for h in json.loads((tmp_path / "log_history.json").read_text()) if "step_time" in h]
+    assert all(0.0 <= h["zero_adv_rows_skipped"] < 1.0 for h in steps), steps
 
 
 def test_grpo_with_lora_keeps_base_weights(tmp_path):

@@ -22,6 +22,7 @@ class GRPOAlgoConfig:
     entropy_coef: float = 0.0
     mask_truncated_completions: bool = False
     num_iterations: int = 1
+    skip_zero_advantage: str = "auto"
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""GRPO / RLVR pipeline: evaluate, train with trl.GRPOTrainer, save, evaluate again.
+"""GRPO / RLVR pipeline: evaluate, train with trl.GRPOTrainer (rlpost.training.grpo_trainer), save, evaluate again.
 
 Stages: load policy -> build datasets and rewards -> held-out eval (before) -> GRPO -> save -> eval (after).
 Self-consistency training is a reward choice (``reward=self_consistency``), not a separate pipeline.
@@ -36,8 +36,8 @@ logger = logging.getLogger(__name__)
 def run(cfg: DictConfig) -> dict[str, Any]:
     """Train with GRPO on ``cfg.data`` using ``cfg.reward``; returns before/after held-out metrics."""
     from transformers import set_seed
-    from trl import GRPOTrainer
 
+    from rlpost.training.grpo_trainer import GRPOTrainer
     from rlpost.training.guard_setup import apply_guards
 
     set_seed(cfg.seed)
@@ -58,7 +58,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
                           train_dataset=to_grpo_rows(train_ds, template), processing_class=tokenizer,
                           peft_config=build_peft(cfg.get("peft")), rollout_func=build_rollout_func(cfg.rollout),
-                          callbacks=[*callbacks, *build_callbacks(cfg), commit_callback(args)])
+                          callbacks=[*callbacks, *build_callbacks(cfg), commit_callback(args)],
+                          skip_zero_advantage=cfg.algo.get("skip_zero_advantage", "auto"))
     run_trainer(trainer, cfg, args.output_dir, final_dir=run_dir / "final")  # resume, train, save; disk-full check
     results["train"] = {"steps": trainer.state.global_step, "train_runtime_s": trainer.state.log_history[-1].get(
         "train_runtime", float("nan"))}
