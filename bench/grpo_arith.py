@@ -1,6 +1,7 @@
 """GRPO on SmolLM2-135M + arithmetic for a fixed CPU time budget; held-out accuracy before/after.
 
     python -m bench.grpo_arith --minutes 20            # the issue's budget (~30 min with evaluation)
+    python -m bench.grpo_arith --config-name grpo_smollm2_arith_20min --name grpo_arith_recipe   # the tuned recipe
     python -m bench.grpo_arith --minutes 2 --model tiny_random --eval-size 8   # smoke
 
 Evaluates on 200 held-out problems (seed 1234, not the training seed) with greedy decoding and maj@k, per
@@ -46,6 +47,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=20.0, help="training wall-clock budget")
     parser.add_argument("--model", default="smollm2_135m")
+    parser.add_argument("--config-name", default="grpo",
+                        help="primary config or recipe to train, e.g. grpo_smollm2_arith_20min")
     parser.add_argument("--eval-size", type=int, default=200)
     parser.add_argument("--k", type=int, default=4, help="samples per question for maj@k on the plain set")
     parser.add_argument("--out", default=str(ROOT / "bench" / "runs" / "grpo_arith"))
@@ -57,11 +60,13 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
     model = [f"model={args.model}"]
-    train_args = [*model, "eval=none", f"max_train_minutes={args.minutes}", "trainer.max_steps=100000",
+    train_args = [f"--config-name={args.config_name}", *model, "eval=none", f"max_train_minutes={args.minutes}",
+                  "trainer.max_steps=100000",
                   "trainer.save_strategy=no", "logger=none", *args.overrides]
     train = run_step("rlpost.train", train_args, out / "train")
     trained = [f"model.path={out / 'train' / 'final'}"]
-    results: dict[str, Any] = {"settings": {"minutes": args.minutes, "model": args.model, "overrides": args.overrides,
+    results: dict[str, Any] = {"settings": {"minutes": args.minutes, "model": args.model,
+                                            "config_name": args.config_name, "overrides": args.overrides,
                                             "eval_size": args.eval_size, "k": args.k, **machine_info()}}
     for tag, margs in (("before", model), ("after", [*model, *trained])):
         earlier = args.before_from if tag == "before" else None
@@ -89,7 +94,8 @@ def resolved_trainer(run_dir: Path) -> dict[str, Any]:
     return {"learning_rate": trainer.learning_rate, "lr_scheduler_type": trainer.lr_scheduler_type,
             "per_device_train_batch_size": trainer.per_device_train_batch_size,
             "num_generations": algo.num_generations, "max_completion_length": rollout.max_new_tokens,
-            "temperature": rollout.temperature, "loss_type": algo.loss_type, "beta": algo.kl_coef,
+            "temperature": rollout.temperature, "engine": rollout.get("engine", "trl"), "loss_type": algo.loss_type,
+            "beta": algo.kl_coef, "skip_zero_advantage": algo.get("skip_zero_advantage", "false"),
             "bf16": trainer.bf16}
 
 
@@ -109,7 +115,8 @@ def table(r: dict[str, Any], k: int) -> str:
     rows += ["", f"Training: {t['steps']} steps in {r['settings']['minutes']} min budget "
              f"({t['s_per_step']:.1f} s/step), mean reward first 5 steps {pct(t['reward_first5'])} -> last 5 "
              f"{pct(t['reward_last5'])}, peak RSS {t['peak_rss_mb']:.0f} MB. Model {r['settings']['model']}, "
-             f"overrides {r['settings']['overrides']}, {r['settings']['date']}."]
+             f"config {r['settings'].get('config_name', 'grpo')}, overrides {r['settings']['overrides']}, "
+             f"{r['settings']['date']}."]
     return "\n".join(rows) + "\n"
 
 
