@@ -149,3 +149,18 @@ def test_early_stopping_keeps_and_restores_the_best_weights(monkeypatch, tmp_pat
     assert torch.equal(model.weight, weights_at[1])
     report = (tmp_path / "guards" / "early_stopping.json").read_text()
     assert '"best_step": 1' in report and '"restored_best": true' in report
+
+
+@pytest.mark.parametrize(("overrides", "expect"), [
+    ([], "auto"),
+    (["guards=srt"], "auto"),  # validation accuracy decides, the entropy test is off
+    (["guards=collapse"], "false"),  # the entropy test needs the entropy of every completion
+    (["guards=collapse", "guards.collapse.entropy_drop=null"], "auto"),
+    (["guards=collapse", "algo.skip_zero_advantage=true"], "true"),
+    (["algo.skip_zero_advantage=false"], "false"),
+])
+def test_skipping_zero_advantage_rows_yields_to_the_entropy_test(overrides, expect) -> None:
+    from rlpost.training.guard_setup import skip_zero_advantage_setting
+    from tests.conftest import compose_recipe
+
+    assert skip_zero_advantage_setting(compose_recipe("grpo", overrides)) == expect

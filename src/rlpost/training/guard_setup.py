@@ -24,6 +24,27 @@ def uses_self_consistency(reward_cfg: Any) -> bool:
                for name, node in reward_cfg.funcs.items())
 
 
+def skip_zero_advantage_setting(cfg: Any) -> str:
+    """``algo.skip_zero_advantage``, with ``auto`` turned off when the collapse detector judges by entropy.
+
+    Without a validation set the detector reads TRL's logged ``entropy``. With zero-advantage rows skipped that is
+    measured on the rows trained on only, which are the groups that still disagree: a collapsing policy would look
+    less collapsed than it is. An explicit ``true`` is kept (with a warning).
+    """
+    setting = str(cfg.algo.get("skip_zero_advantage", "auto")).lower()
+    g = cfg.get("guards") or {}
+    reads_entropy = bool(g.get("collapse") and g.collapse.get("entropy_drop") is not None
+                         and not g.get("early_stopping"))
+    if reads_entropy and setting == "auto":
+        logger.info("algo.skip_zero_advantage=auto: off, because guards.collapse judges by the entropy of every "
+                    "completion (no early_stopping validation set)")
+        return "false"
+    if reads_entropy and setting == "true":
+        logger.warning("algo.skip_zero_advantage=true: guards.collapse's entropy test now sees only the rows "
+                       "trained on; set guards.collapse.entropy_drop=null or add guards early_stopping")
+    return setting
+
+
 def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: Any) -> Any:
     """maj@k pseudo-labels and agreement of the (first ``max_rows``) training rows with the current model."""
     from hydra.utils import instantiate
