@@ -29,6 +29,8 @@ def test_valid_config_passes():
         ({"trainer": {"per_device_train_batch_size": 2}}, 1, "divisible by algo.num_generations"),
         ({"rollout": {"use_vllm": True}}, 1, "rollout.use_vllm"),
         ({"eval": {"k": 0}}, 1, "eval.k"),
+        ({"algo": {"skip_zero_advantage": True, "loss_type": "grpo"}}, 1, "algo.skip_zero_advantage=true: loss_type"),
+        ({"algo": {"skip_zero_advantage": "yes"}}, 1, "algo.skip_zero_advantage='yes'"),
     ],
 )
 def test_invalid_configs_name_the_key(over, ws, key):

@@ -42,6 +42,12 @@ def validate_grpo(cfg: Any, world_size: int) -> None:
             f"({tr.gradient_accumulation_steps}) x world size ({world_size}) = {per_step} completions per step must "
             f"be divisible by algo.num_generations={g}"
         )
+    skip = cfg.algo.get("skip_zero_advantage", "auto")
+    if str(skip).lower() != "auto":  # auto never fails; an explicit true that would change the loss fails here, early
+        from rlpost.training.informative_rows import resolve_skip
+
+        resolve_skip(skip, cfg.algo.get("loss_type", "dapo"), cfg.algo.get("kl_coef", 0.0),
+                     bool(cfg.algo.get("entropy_coef", 0.0)))
 
 
 def validate_divpo(cfg: Any) -> None:
