@@ -31,6 +31,10 @@ def test_valid_config_passes():
         ({"eval": {"k": 0}}, 1, "eval.k"),
         ({"algo": {"skip_zero_advantage": True, "loss_type": "grpo"}}, 1, "algo.skip_zero_advantage=true: loss_type"),
         ({"algo": {"skip_zero_advantage": "yes"}}, 1, "algo.skip_zero_advantage='yes'"),
+        ({"algo": {"skip_zero_advantage": True}, "trainer": {"top_entropy_quantile": 0.2}}, 1,
+         "algo.skip_zero_advantage=true: top_entropy_quantile=0.2"),
+        ({"algo": {"skip_zero_advantage": True}, "trainer": {"router_aux_loss_coef": 0.01}}, 1,
+         "algo.skip_zero_advantage=true: the MoE router aux loss"),
     ],
 )
 def test_invalid_configs_name_the_key(over, ws, key):

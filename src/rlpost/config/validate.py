@@ -47,7 +47,9 @@ def validate_grpo(cfg: Any, world_size: int) -> None:
         from rlpost.training.informative_rows import resolve_skip
 
         resolve_skip(skip, cfg.algo.get("loss_type", "dapo"), cfg.algo.get("kl_coef", 0.0),
-                     bool(cfg.algo.get("entropy_coef", 0.0)))
+                     bool(cfg.algo.get("entropy_coef", 0.0)) or bool(tr.get("use_adaptive_entropy")),
+                     top_entropy_quantile=tr.get("top_entropy_quantile", 1.0),
+                     router_aux_loss=bool(tr.get("router_aux_loss_coef")))  # a MoE default is checked by the trainer
 
 
 def validate_divpo(cfg: Any) -> None:

@@ -1,4 +1,4 @@
-"""rlpost's ``trl.GRPOTrainer``: TRL's trainer plus skipping of zero-advantage rows (:mod:`.informative_rows`)."""
+"""rlpost's ``trl.GRPOTrainer``: TRL's trainer plus the row choices of :mod:`.informative_rows`."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ from typing import Any
 
 from trl import GRPOTrainer as TRLGRPOTrainer
 
-from rlpost.training.informative_rows import drop_zero_advantage_rows, resolve_skip
+from rlpost.training.informative_rows import (
+    drop_zero_advantage_rows,
+    loss_token_count,
+    mask_rows_out_of_loss,
+    resolve_skip,
+)
 
 
 class GRPOTrainer(TRLGRPOTrainer):
-    """``trl.GRPOTrainer`` that trains only on rows with a non-zero advantage when that leaves the loss unchanged.
+    """``trl.GRPOTrainer`` that leaves unscored rows out of the loss and, when that leaves the loss unchanged, trains
+    only on rows with a non-zero advantage.
 
     Args:
         skip_zero_advantage: ``auto`` (default: on when exact), ``true`` (on; a ConfigError when it would change the
@@ -20,8 +26,29 @@ class GRPOTrainer(TRLGRPOTrainer):
 
     def __init__(self, *args: Any, skip_zero_advantage: Any = "auto", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.skip_zero_advantage = resolve_skip(skip_zero_advantage, self.loss_type, self.beta,
-                                                bool(getattr(self, "_entropy_bonus_enabled", self.args.entropy_coef)))
+        self._unscored_rows: Any = None
+        self.skip_zero_advantage = resolve_skip(
+            skip_zero_advantage, self.loss_type, self.beta,
+            bool(getattr(self, "_entropy_bonus_enabled", self.args.entropy_coef)),
+            top_entropy_quantile=self.top_entropy_quantile, router_aux_loss=bool(self.aux_loss_enabled))
+
+    def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        self._unscored_rows = rewards_per_func.isnan().all(dim=1)  # every process's rows (gathered)
+        return rewards_per_func
+
+    def _generate_and_score_completions(self, inputs: Any) -> dict[str, Any]:
+        """TRL's batch, with the rows no reward scored taken out of every term of the loss and of its normaliser."""
+        self._unscored_rows = None
+        batch = super()._generate_and_score_completions(inputs)
+        unscored, self._unscored_rows = self._unscored_rows, None
+        if unscored is None or not bool(unscored.any()):  # the same answer on every process: the mask is gathered
+            return batch
+        n = batch["advantages"].size(0)
+        rank = self.accelerator.process_index
+        batch = mask_rows_out_of_loss(batch, unscored[rank * n:(rank + 1) * n])
+        batch["num_items_in_batch"] = self.accelerator.gather(loss_token_count(batch)).sum()
+        return batch
 
     def _prepare_inputs(self, generation_batch: dict[str, Any]) -> dict[str, Any]:
         inputs = super()._prepare_inputs(generation_batch)

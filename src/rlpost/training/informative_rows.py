@@ -1,18 +1,28 @@
-"""Skip the GRPO rows that carry no gradient: completions whose advantage is exactly zero.
+"""Which GRPO rows the loss sees: zero-advantage rows skipped when that is exact, unscored rows masked out.
 
-A group whose rewards are all equal (every sample right, or every sample wrong) gets advantage 0 on each of its rows.
-With no KL term and no entropy bonus, such a row adds exactly nothing to the policy gradient, yet TRL 1.16 still runs
-the forward and backward pass on it. On small models this is most of the step: in the 20-minute arithmetic runs 55-88%
-of the groups had zero reward spread after the first 20 steps (``frac_reward_zero_std``, docs/grpo_arith.md).
+**Zero-advantage rows.** A group whose rewards are all equal (every sample right, or every sample wrong) gets
+advantage 0 on each of its rows. With no KL term and no entropy bonus, such a row adds exactly nothing to the policy
+gradient, yet TRL 1.16 still runs the forward and backward pass on it. On small models this is most of the step: in
+the 20-minute arithmetic runs 55-88% of the groups had zero reward spread after the first 20 steps
+(``frac_reward_zero_std``, docs/grpo_arith.md).
 
-:func:`drop_zero_advantage_rows` removes those rows (and the padding columns only they needed) from the batch the
+:func:`drop_zero_advantage_rows` removes those rows (and the completion padding only they needed) from the batch the
 loss sees. For the loss types whose normaliser is the token count of the whole generation batch
-(``num_items_in_batch``: ``dapo``, ``cispo``, ``vespo``), the loss and its gradient are unchanged, which
-``tests/unit/training/test_informative_rows.py`` checks against TRL's own loss. This is the compute half of DAPO's
-dynamic sampling: the uninformative groups are not trained on, without generating replacements.
+(``num_items_in_batch``: ``dapo``, ``cispo``, ``vespo``), the loss and its gradient are unchanged, unless the loss
+also looks across rows (:func:`inexact_reason`: the entropy-quantile token mask, the MoE router loss), which
+``tests/unit/training/test_informative_rows.py`` checks against TRL's own loss. The prompt padding is kept: TRL
+passes no ``position_ids``, so positions count from the left edge of the padded batch and trimming it would shift
+them (a different loss for absolute position embeddings, e.g. GPT-2). This is the compute half of DAPO's dynamic
+sampling: the uninformative groups are not trained on, without generating replacements.
 
 One visible difference: TRL's per-step ``entropy`` and ``clip_ratio`` metrics are then averaged over the rows that were
 trained on, not over every completion. ``zero_adv_rows_skipped`` logs the share of rows skipped.
+
+**Unscored rows.** A completion on which every reward function returned None (TTRL's vote-only completions,
+``reward.funcs.self_consistency.n_train``; a group that abstains under ``min_agreement``) gets advantage 0 from TRL,
+but still counts in the loss normaliser and still takes the KL and entropy terms. :func:`mask_rows_out_of_loss`
+zeroes them in TRL's loss-only token mask, so they take no part in the loss at all, as in TTRL (arXiv 2504.16084) and
+SRT (arXiv 2505.21444), which train only on the scored samples.
 """
 
 from __future__ import annotations
@@ -30,14 +40,20 @@ SETTINGS = ("auto", "true", "false")
 # tensors aligned with the completion tokens (B, T_completion) that TRL may put in a training batch
 COMPLETION_KEYS = ("completion_ids", "completion_mask", "old_per_token_logps", "sampling_per_token_logps",
                    "ref_per_token_logps", "tool_mask", "importance_sampling_ratio")
-PROMPT_KEYS = ("prompt_ids", "prompt_mask")
 # batches with these keys are left whole (image tensors are not aligned with the rows)
 MULTIMODAL_KEYS = ("pixel_values", "image_grid_thw", "pixel_attention_mask", "spatial_shapes", "image_sizes",
                    "num_images", "num_tiles", "token_type_ids", "mm_token_type_ids", "image_position_ids")
 
 
-def inexact_reason(loss_type: str, beta: float, entropy_bonus: bool) -> str | None:
+def inexact_reason(loss_type: str, beta: float, entropy_bonus: bool, top_entropy_quantile: float = 1.0,
+                   router_aux_loss: bool = False) -> str | None:
     """Why skipping zero-advantage rows would change the loss, or None when it is exact.
+
+    Args:
+        loss_type, beta: TRL's ``loss_type`` and ``beta`` (``algo.kl_coef``).
+        entropy_bonus: TRL's entropy bonus is on (``entropy_coef`` != 0 or adaptive).
+        top_entropy_quantile: TRL trains only the tokens above this entropy quantile of the micro-batch's tokens.
+        router_aux_loss: the model is a mixture of experts and TRL adds its router load-balancing loss.
 
     Example:
         >>> inexact_reason("dapo", 0.0, False) is None
@@ -46,6 +62,8 @@ def inexact_reason(loss_type: str, beta: float, entropy_bonus: bool) -> str | No
         "loss_type='grpo' averages over the rows of the micro-batch (exact only for dapo, cispo, vespo)"
         >>> inexact_reason("dapo", 0.04, False)
         'kl_coef=0.04 gives zero-advantage rows a KL gradient'
+        >>> inexact_reason("dapo", 0.0, False, top_entropy_quantile=0.2)
+        "top_entropy_quantile=0.2 masks tokens by an entropy quantile over the micro-batch's rows"
     """
     if loss_type not in EXACT_LOSS_TYPES:
         return (f"loss_type={loss_type!r} averages over the rows of the micro-batch "
@@ -54,16 +72,25 @@ def inexact_reason(loss_type: str, beta: float, entropy_bonus: bool) -> str | No
         return f"kl_coef={beta} gives zero-advantage rows a KL gradient"
     if entropy_bonus:
         return "the entropy bonus gives zero-advantage rows a gradient"
+    if top_entropy_quantile < 1.0:
+        return (f"top_entropy_quantile={top_entropy_quantile} masks tokens by an entropy quantile over the "
+                f"micro-batch's rows")
+    if router_aux_loss:
+        return "the MoE router aux loss (router_aux_loss_coef) is computed over every row of the micro-batch"
     return None
 
 
-def resolve_skip(setting: Any, loss_type: str, beta: float, entropy_bonus: bool) -> bool:
+def resolve_skip(setting: Any, loss_type: str, beta: float, entropy_bonus: bool, top_entropy_quantile: float = 1.0,
+                 router_aux_loss: bool = False) -> bool:
     """``algo.skip_zero_advantage`` -> on/off. ``auto``: on exactly when the loss is unchanged; ``true``: on, and a
-    ConfigError naming the key when it would change the loss; ``false``: off.
+    ConfigError naming the key when it would change the loss; ``false``: off. Arguments after ``setting``: see
+    :func:`inexact_reason`.
 
     Example:
         >>> resolve_skip("auto", "dapo", 0.0, False), resolve_skip("auto", "grpo", 0.0, False)
         (True, False)
+        >>> resolve_skip("auto", "dapo", 0.0, False, router_aux_loss=True)
+        False
         >>> resolve_skip(True, "grpo", 0.0, False)
         Traceback (most recent call last):
         ...
@@ -75,7 +102,7 @@ micro-batch (exact only for dapo, cispo, vespo); set it to auto or false
         raise ConfigError(f"algo.skip_zero_advantage={setting!r}: choose one of {list(SETTINGS)}")
     if value == "false":
         return False
-    reason = inexact_reason(loss_type, beta, entropy_bonus)
+    reason = inexact_reason(loss_type, beta, entropy_bonus, top_entropy_quantile, router_aux_loss)
     if reason is None:
         return True
     if value == "true":
@@ -85,10 +112,11 @@ micro-batch (exact only for dapo, cispo, vespo); set it to auto or false
 
 
 def drop_zero_advantage_rows(batch: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a TRL GRPO training batch without its zero-advantage rows, padding trimmed to the rows kept.
+    """A copy of a TRL GRPO training batch without its zero-advantage rows, trailing padding trimmed to the rows kept.
 
     Keeps one row (the shortest) when every advantage is zero, so the step still runs a (zero-gradient) backward on
     every process, as distributed training needs. ``num_items_in_batch`` is left as it was: it normalises the loss.
+    The prompt columns are kept whole: positions count from the batch's left edge (TRL passes no ``position_ids``).
     Batches with per-token advantages or image inputs are returned unchanged.
     """
     import torch
@@ -110,7 +138,32 @@ def drop_zero_advantage_rows(batch: dict[str, Any]) -> dict[str, Any]:
     for key in COMPLETION_KEYS:
         if key in out and out[key].dim() == 2 and out[key].size(1) == width:
             out[key] = out[key][:, :used]
-    start = int(out["prompt_mask"].any(0).nonzero()[0])  # prompts are left-padded
-    for key in PROMPT_KEYS:
-        out[key] = out[key][:, start:]
     return out
+
+
+def mask_rows_out_of_loss(batch: dict[str, Any], rows: Any) -> dict[str, Any]:
+    """A copy of a TRL GRPO batch whose ``rows`` (a bool tensor, one per row) count in no term of the loss.
+
+    TRL's ``tool_mask`` is its loss-only token mask (``_compute_loss`` uses ``completion_mask * tool_mask`` for the
+    policy term, the KL, the entropy terms and the metrics; the attention still sees ``completion_mask``): the rows
+    are zeroed there, so their log-probs stay those the old/reference log-probs were computed with. The caller
+    recounts ``num_items_in_batch`` (:func:`loss_token_count`), which spans every process.
+
+    Example:
+        >>> import torch
+        >>> b = {"completion_mask": torch.tensor([[1, 1, 0], [1, 1, 1]]), "advantages": torch.zeros(2)}
+        >>> mask_rows_out_of_loss(b, torch.tensor([False, True]))["tool_mask"].tolist()
+        [[1, 1, 1], [0, 0, 0]]
+    """
+    import torch
+
+    mask = batch.get("tool_mask")
+    mask = torch.ones_like(batch["completion_mask"]) if mask is None else mask.clone()
+    mask[rows.to(mask.device)] = 0
+    return {**batch, "tool_mask": mask}
+
+
+def loss_token_count(batch: dict[str, Any]) -> Any:
+    """Tokens of this process's batch that count in the loss (TRL's ``loss_mask``), as a 0-dim tensor."""
+    mask = batch["completion_mask"]
+    return (mask if "tool_mask" not in batch else mask * batch["tool_mask"]).sum()
