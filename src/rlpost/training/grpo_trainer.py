@@ -7,10 +7,11 @@ from typing import Any
 from trl import GRPOTrainer as TRLGRPOTrainer
 
 from rlpost.training.informative_rows import (
-    drop_zero_advantage_rows,
+    drop_rows,
     loss_token_count,
     mask_rows_out_of_loss,
     resolve_skip,
+    rows_out_of_loss,
 )
 
 
@@ -51,10 +52,16 @@ class GRPOTrainer(TRLGRPOTrainer):
         return batch
 
     def _prepare_inputs(self, generation_batch: dict[str, Any]) -> dict[str, Any]:
+        """TRL's micro-batch without the rows out of the loss and, when skipping is on, the zero-advantage rows."""
         inputs = super()._prepare_inputs(generation_batch)
-        if not (self.skip_zero_advantage and self.model.training):
+        if not self.model.training:
             return inputs
+        drop = rows_out_of_loss(inputs)
+        if self.skip_zero_advantage and inputs["advantages"].dim() == 1:
+            drop = drop | (inputs["advantages"] == 0)
+        if not (self.skip_zero_advantage or bool(drop.any())):
+            return inputs
+        kept = drop_rows(inputs, drop)
         rows = inputs["advantages"].size(0)
-        kept = drop_zero_advantage_rows(inputs)
         self._metrics["train"]["zero_adv_rows_skipped"].append(1.0 - kept["advantages"].size(0) / max(1, rows))
         return kept

@@ -111,10 +111,11 @@ micro-batch (exact only for dapo, cispo, vespo); set it to auto or false
     return False
 
 
-def drop_zero_advantage_rows(batch: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a TRL GRPO training batch without its zero-advantage rows, trailing padding trimmed to the rows kept.
+def drop_rows(batch: dict[str, Any], drop: Any) -> dict[str, Any]:
+    """A copy of a TRL GRPO training batch without the rows where ``drop`` (bool, one per row) is true, the trailing
+    completion padding trimmed to the rows kept.
 
-    Keeps one row (the shortest) when every advantage is zero, so the step still runs a (zero-gradient) backward on
+    Keeps one row (the shortest) when every row is dropped, so the step still runs a (zero-gradient) backward on
     every process, as distributed training needs. ``num_items_in_batch`` is left as it was: it normalises the loss.
     The prompt columns are kept whole: positions count from the batch's left edge (TRL passes no ``position_ids``).
     Batches with per-token advantages or image inputs are returned unchanged.
@@ -124,7 +125,7 @@ def drop_zero_advantage_rows(batch: dict[str, Any]) -> dict[str, Any]:
     advantages = batch["advantages"]
     if advantages.dim() != 1 or any(key in batch for key in MULTIMODAL_KEYS):
         return batch
-    keep = advantages != 0
+    keep = ~drop.to(device=advantages.device, dtype=torch.bool)
     if bool(keep.all()):
         return batch
     if not bool(keep.any()):
@@ -141,13 +142,20 @@ def drop_zero_advantage_rows(batch: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def drop_zero_advantage_rows(batch: dict[str, Any]) -> dict[str, Any]:
+    """:func:`drop_rows` of the rows whose advantage is zero."""
+    return drop_rows(batch, batch["advantages"] == 0)
+
+
 def mask_rows_out_of_loss(batch: dict[str, Any], rows: Any) -> dict[str, Any]:
     """A copy of a TRL GRPO batch whose ``rows`` (a bool tensor, one per row) count in no term of the loss.
 
     TRL's ``tool_mask`` is its loss-only token mask (``_compute_loss`` uses ``completion_mask * tool_mask`` for the
     policy term, the KL, the entropy terms and the metrics; the attention still sees ``completion_mask``): the rows
     are zeroed there, so their log-probs stay those the old/reference log-probs were computed with. The caller
-    recounts ``num_items_in_batch`` (:func:`loss_token_count`), which spans every process.
+    recounts ``num_items_in_batch`` (:func:`loss_token_count`), which spans every process. In training the rows can
+    then be dropped from their micro-batch (:func:`rows_out_of_loss`): they contribute nothing to the token-normalised
+    losses, and the row-averaged ones (``grpo``) and the MoE router loss then leave them out as well.
 
     Example:
         >>> import torch
@@ -167,3 +175,21 @@ def loss_token_count(batch: dict[str, Any]) -> Any:
     """Tokens of this process's batch that count in the loss (TRL's ``loss_mask``), as a 0-dim tensor."""
     mask = batch["completion_mask"]
     return (mask if "tool_mask" not in batch else mask * batch["tool_mask"]).sum()
+
+
+def rows_out_of_loss(batch: dict[str, Any]) -> Any:
+    """Rows taken out of the loss by :func:`mask_rows_out_of_loss`: a completion none of whose tokens counts.
+
+    Rows TRL masked itself (``mask_truncated_completions`` zeroes ``completion_mask``) are not among them.
+
+    Example:
+        >>> import torch
+        >>> b = {"completion_mask": torch.tensor([[1, 1], [1, 0], [0, 0]]),
+        ...      "tool_mask": torch.tensor([[1, 1], [0, 1], [1, 1]])}
+        >>> rows_out_of_loss(b).tolist(), rows_out_of_loss({"completion_mask": b["completion_mask"]}).tolist()
+        ([False, True, False], [False, False, False])
+    """
+    mask = batch["completion_mask"]
+    if "tool_mask" not in batch:
+        return mask.new_zeros(mask.size(0), dtype=bool)
+    return mask.bool().any(1) & ~(mask * batch["tool_mask"]).bool().any(1)

@@ -195,6 +195,11 @@ def test_vote_only_rows_take_no_part_in_the_loss(tiny_model_dir, tmp_path):
     for name, g in grads_trained.items():
         assert torch.allclose(g, grads_all[name], rtol=1e-4, atol=1e-7), name
     assert int(batch["num_items_in_batch"]) == int(trained["num_items_in_batch"])
+    # in training, the micro-batch the loss sees holds the trained rows only (no forward/backward on vote-only rows)
+    micro = trainer._prepare_inputs([row] * 4)
+    assert micro["advantages"].size(0) == 2 and micro["advantages"].ne(0).all()
+    assert int(micro["num_items_in_batch"]) == int(micro["completion_mask"].sum())
+    assert trainer._metrics["train"]["zero_adv_rows_skipped"][-1] == 0.5
 
 
 def test_mask_rows_out_of_loss_keeps_an_existing_loss_mask():
