@@ -22,7 +22,8 @@ trained on, not over every completion. ``zero_adv_rows_skipped`` logs the share 
 ``reward.funcs.self_consistency.n_train``; a group that abstains under ``min_agreement``) gets advantage 0 from TRL,
 but still counts in the loss normaliser and still takes the KL and entropy terms. :func:`mask_rows_out_of_loss`
 zeroes them in TRL's loss-only token mask, so they take no part in the loss at all, as in TTRL (arXiv 2504.16084) and
-SRT (arXiv 2505.21444), which train only on the scored samples.
+SRT (arXiv 2505.21444), which train only on the scored samples; in training they are then dropped from the
+micro-batches too (:func:`rows_out_of_loss`, :func:`drop_rows`), so they cost no forward or backward pass.
 """
 
 from __future__ import annotations
