@@ -16,14 +16,20 @@ SRC = HERE.parents[1] / "src"
 
 @pytest.mark.distributed
 def test_gather_votes_two_ranks_agree(tmp_path: Path) -> None:
+    """Rank 0 votes once over the gathered groups; groups are positions, so a repeated question is two groups."""
     env = {**os.environ, "RLPOST_TEST_OUT": str(tmp_path),
            "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
     subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                     str(HERE / "_gather_votes_worker.py")], check=True, timeout=180, env=env)
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
-    assert ranks[0]["rewards"] == [1.0, 1.0, 1.0]
-    assert ranks[1]["rewards"] == [1.0, 0.0, 1.0, 0.0]
+    # g0 = 4,4,5,4 -> [1,1,0,1]; g1 = 1/2,0.5,\frac{1}{2},7 -> [1,1,1,0]; g2 (g0's question again) = 5,5,5,4
+    assert ranks[0]["rewards"] == [1.0, 1.0, 0.0, 1.0, 1.0, 1.0]
+    assert ranks[1]["rewards"] == [1.0, 0.0, 1.0, 1.0, 1.0, 0.0]  # rank 1's broken verifier did not vote
     assert ranks[0]["metrics"] == ranks[1]["metrics"]
+    m = ranks[0]["metrics"]
+    assert m["self_consistency/label_accuracy"] == 2 / 3  # g2's label 5 is wrong
+    assert m["self_consistency/majority_share"] == 3 / 4
+    assert m["self_consistency/cross_rank_groups"] == 1 / 3
 
 
 @pytest.mark.distributed

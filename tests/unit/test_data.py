@@ -92,3 +92,38 @@ def test_csv_and_json(tmp_path):
 def test_chat_template_unknown_column():
     with pytest.raises(ConfigError, match="nope"):
         ChatTemplate(user="{nope}")({"question": "x"})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_labeled_flag_is_parsed_strictly(tmp_path, suffix):
+    """A 'False' cell (CSV) or "no" (JSON) must read as False: as a string it is truthy and would leak gold."""
+    from rlpost.rewards.self_consistency import MajorityVoteReward
+
+    flags = ["False", "no", "0", "TRUE", "yes", ""]
+    path = tmp_path / f"d{suffix}"
+    if suffix == ".csv":
+        path.write_text("question,answer,labeled\n" + "".join(f"q{i},4,{f}\n" for i, f in enumerate(flags)))
+    else:
+        path.write_text("".join(json.dumps({"question": f"q{i}", "answer": "4", "labeled": f}) + "\n"
+                                for i, f in enumerate(flags)))
+    ds = load_file(str(path))
+    assert ds["labeled"] == [False, False, False, True, True, False]
+    # an unlabelled row votes: majority 5 -> [1, 1, 1, 0], not the gold 4's [0, 0, 0, 1]
+    row = ds[0]
+    reward = MajorityVoteReward()
+    texts = [[{"role": "assistant", "content": t}] for t in ["5", "5", "5", "4"]]
+    assert reward(None, texts, prompt_id=[row["prompt_id"]] * 4, answer=[row["answer"]] * 4,
+                  labeled=[row["labeled"]] * 4) == [1.0, 1.0, 1.0, 0.0]
+
+
+def test_unknown_labeled_value_names_file_row_and_column(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("question,answer,labeled\nq0,4,true\nq1,4,maybe\n")
+    with pytest.raises(DataError, match=r"d\.csv: row 2, column 'labeled': 'maybe' is not a boolean"):
+        load_file(str(path))
+
+
+def test_missing_labeled_values_read_as_false(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"question": "a", "answer": "1", "labeled": true}\n{"question": "b", "answer": "2"}\n')
+    assert load_file(str(path))["labeled"] == [True, False]

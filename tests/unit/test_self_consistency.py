@@ -126,3 +126,32 @@ def test_build_rewards_surfaces_the_config_error() -> None:
     cfg.funcs.self_consistency.min_agreement = 0.5
     funcs, weights = build_rewards(cfg)
     assert funcs[0].__name__ == "self_consistency" and weights == [1.0]
+
+
+def test_duplicate_prompt_ids_stay_separate_groups() -> None:
+    """Groups are positions in TRL's group-contiguous layout: the same question twice in a batch is two groups."""
+    texts = ["3", "3", "3", "4", "4", "4", "4", "3"]
+    out, logged = call(MajorityVoteReward(num_generations=4), texts, ["p"] * 8)
+    assert out == [1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0]
+    assert logged["self_consistency/majority_share"] == 0.75
+    out, _ = call(MajorityVoteReward(num_generations=4, n_train=2), texts, ["p"] * 8)
+    assert out == [1.0, 1.0, None, None, 1.0, 1.0, None, None]  # the second copy is rewarded too
+
+
+def test_question_repeated_later_in_the_batch_is_its_own_group() -> None:
+    """Without the group size, a run of one prompt id is a group: p's second run votes on its own."""
+    pids = ["p"] * 2 + ["q"] * 2 + ["p"] * 4
+    out, logged = call(MajorityVoteReward(), ["3", "3", "5", "5", "4", "4", "4", "3"], pids)
+    assert out == [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0]
+    assert logged["self_consistency/majority_share"] == pytest.approx((1 + 1 + 0.75) / 3)
+
+
+def test_groups_not_contiguous_in_the_batch_are_an_error() -> None:
+    with pytest.raises(DataError, match="num_generations=4"):
+        call(MajorityVoteReward(num_generations=4), ["3"] * 6 + ["4"] * 2, ["p"] * 6 + ["q"] * 2)
+
+
+def test_string_gold_flag_is_an_error() -> None:
+    """'False' is truthy: a string flag must never select the gold reward (the loaders parse it to a bool)."""
+    with pytest.raises(DataError, match="column 'labeled'.*'False'.*data.bool_columns"):
+        call(MajorityVoteReward(), ["5", "5", "5", "4"], ["p"] * 4, ["4"] * 4, labeled=["False"] * 4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlpost.data.sources import load_file, split_dataset
+from rlpost.data.sources import BOOL_COLUMNS, load_file, split_dataset
 
 
 def build_datasets(data_cfg: Any, seed: int = 0) -> tuple[Any, Any]:
@@ -30,4 +30,4 @@ def build_eval_dataset(data_cfg: Any, seed: int = 0) -> Any:
 def load_configured_file(data_cfg: Any) -> Any:
     """``data.path`` read with the field/parser settings of the ``data`` group."""
     return load_file(data_cfg.path, data_cfg.question_field, data_cfg.answer_field, data_cfg.answer_parser,
-                     data_cfg.prompt_id_field, data_cfg.get("limit"))
+                     data_cfg.prompt_id_field, data_cfg.get("limit"), data_cfg.get("bool_columns", BOOL_COLUMNS))

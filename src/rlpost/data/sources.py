@@ -58,6 +58,34 @@ TRAIN_WORD_TEMPLATES: dict[str, list[str]] = {
 }
 
 
+# Columns read as booleans at load time (data.bool_columns); ``labeled`` marks gold-labelled rows for
+# reward=self_consistency. CSV cells and JSON strings such as "False" are truthy in Python, so they are parsed here.
+BOOL_COLUMNS: tuple[str, ...] = ("labeled",)
+_TRUE = frozenset({"true", "yes", "y", "t", "1"})
+_FALSE = frozenset({"false", "no", "n", "f", "0", ""})
+
+
+def parse_bool(value: Any, where: str) -> bool:
+    """Read a boolean cell strictly: a bool, 0/1, or true/false, yes/no, y/n, t/f, 1/0 in any case; missing or
+    empty is False. Anything else raises DataError naming ``where`` (file, row and column).
+
+    Example:
+        >>> [parse_bool(v, "x") for v in (True, "False", " YES ", "0", 1, None, "")]
+        [True, False, True, False, True, False, False]
+        >>> parse_bool("maybe", "f.csv: row 3, column 'labeled'")
+        Traceback (most recent call last):
+        ...
+        rlpost.errors.DataError: f.csv: row 3, column 'labeled': 'maybe' is not a boolean (true/false, yes/no, 1/0)
+    """
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise DataError(f"{where}: {value!r} is not a boolean (true/false, yes/no, 1/0)")
+
+
 def stable_prompt_id(question: str) -> str:
     """A short id derived from the question text, stable across runs and processes.
 
@@ -197,13 +225,18 @@ def normalise_rows(
     answer_field: str | None = "answer",
     answer_parser: str = "none",
     prompt_id_field: str | None = None,
+    bool_columns: Sequence[str] = BOOL_COLUMNS,
 ) -> Any:
-    """Map raw rows to canonical columns; ``answer_parser`` turns a worked solution into the gold answer."""
+    """Map raw rows to canonical columns; ``answer_parser`` turns a worked solution into the gold answer.
+
+    Columns in ``bool_columns`` are parsed with :func:`parse_bool` (present in any row: present in all, as bools).
+    """
     from datasets import Dataset
 
     from rlpost.rewards.extract import parse_gold
 
     out = []
+    flags = [c for c in bool_columns if any(c in row for row in rows)]
     for i, row in enumerate(rows, 1):
         if question_field not in row:
             raise DataError(f"{origin}: row {i} has no {question_field!r} field (data.question_field)")
@@ -220,6 +253,7 @@ def normalise_rows(
             k: v for k, v in row.items() if k not in (question_field, answer_field, "prompt_id", "question", "answer")
         }
         extra = {k: v for k, v in extra.items() if isinstance(v, (str, int, float, bool))}
+        extra.update({c: parse_bool(row.get(c), f"{origin}: row {i}, column {c!r}") for c in flags})
         out.append({"prompt_id": pid, "question": question, "answer": answer, **extra})
     return Dataset.from_list(out)
 
@@ -231,12 +265,13 @@ def load_file(
     answer_parser: str = "none",
     prompt_id_field: str | None = None,
     limit: int | None = None,
+    bool_columns: Sequence[str] = BOOL_COLUMNS,
 ) -> Any:
     """Load a JSONL/JSON/CSV/Parquet file into canonical columns (see :func:`normalise_rows`)."""
     rows = read_records(path)
     if limit:
         rows = rows[:limit]
-    return normalise_rows(rows, str(path), question_field, answer_field, answer_parser, prompt_id_field)
+    return normalise_rows(rows, str(path), question_field, answer_field, answer_parser, prompt_id_field, bool_columns)
 
 
 def load_hf_dataset(
@@ -247,6 +282,7 @@ def load_hf_dataset(
     answer_field: str | None = "answer",
     answer_parser: str = "none",
     limit: int | None = None,
+    bool_columns: Sequence[str] = BOOL_COLUMNS,
 ) -> Any:
     """Load a dataset by name with ``datasets.load_dataset`` (hub or local cache) into canonical columns."""
     import datasets
@@ -256,7 +292,8 @@ def load_hf_dataset(
     except Exception as err:  # noqa: BLE001 - datasets raises many types; one line is what the user needs
         raise DataError(f"data.source.path={path}: cannot load dataset split {split!r} ({err})") from None
     rows = ds.to_list()[:limit] if limit else ds.to_list()
-    return normalise_rows(rows, f"{path}[{split}]", question_field, answer_field, answer_parser)
+    return normalise_rows(rows, f"{path}[{split}]", question_field, answer_field, answer_parser,
+                          bool_columns=bool_columns)
 
 
 def split_dataset(ds: Any, eval_size: int, seed: int = 0) -> tuple[Any, Any]:

@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from rlpost.datatypes import Group, Sample
 from rlpost.rollout.base import SamplingParams
 
 logger = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def private_rng(seed: int) -> Iterator[None]:
+    """Seed torch's RNG (CPU and every CUDA device) for the block, then restore the caller's state exactly.
+
+    Sampling inside is reproducible per ``seed``, and the caller's random stream continues as if the block never
+    ran: an evaluation during training must not overwrite the per-rank seeds TRL gives each process (with equal
+    states, the ranks would sample identical completions for the halves of a group split across them).
+
+    Example:
+        >>> import torch
+        >>> before = torch.get_rng_state()
+        >>> with private_rng(3):
+        ...     a = torch.rand(2)
+        >>> with private_rng(3):
+        ...     b = torch.rand(2)
+        >>> torch.equal(a, b), torch.equal(torch.get_rng_state(), before)
+        (True, True)
+    """
+    import torch
+
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 class HFEngine:
@@ -54,12 +82,12 @@ class HFEngine:
         per_call = max(1, self.max_batch_size // params.n)
         results: dict[int, tuple[list[str], list[float], list[int]]] = {}
         gen = torch.Generator().manual_seed(params.seed)
-        torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
         batches = [order[i : i + per_call] for i in range(0, len(order), per_call)]
         bar = tqdm(batches, desc="generate", unit="batch", disable=not self.show_progress, leave=False)
-        for idx in bar:
-            for i, out in zip(idx, self._generate_batch([texts[i] for i in idx], params), strict=True):
-                results[i] = out
+        with private_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=gen))):
+            for idx in bar:
+                for i, out in zip(idx, self._generate_batch([texts[i] for i in idx], params), strict=True):
+                    results[i] = out
         groups = []
         for i, prompt in enumerate(prompts):
             completions, logprobs, lengths = results[i]
