@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,10 +16,12 @@ SMOKE = ["model=tiny_random", "logger=none", "+debug=cpu_smoke"]
 
 
 def _run(module, args, tmp_path, timeout=300):
+    """``python -m module args`` (or ``python module args`` for a script path) in ``tmp_path``."""
     env = {**os.environ, "RLPOST_RUN_DIR": str(tmp_path / "run")}
     env.pop("RLPOST_DEBUG", None)
+    cmd = [str(module)] if str(module).endswith(".py") else ["-m", module]
     return subprocess.run(
-        [sys.executable, "-m", module, *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=tmp_path
+        [sys.executable, *cmd, *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=tmp_path
     )
 
 
@@ -61,6 +64,16 @@ def test_user_errors_are_one_line(tmp_path, args, needle):
     proc = _run("rlpost.train", [*SMOKE, *args], tmp_path)
     assert proc.returncode != 0
     assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("arg", ["trainer.bf16=true", "eval.autocast_dtype=bfloat16"])
+def test_bf16_forced_on_a_gpu_without_bf16_is_one_line_naming_the_key(tmp_path, arg):
+    proc = _run(Path(__file__).with_name("_gpu_without_bf16.py"), [*SMOKE, arg], tmp_path)
+    assert proc.returncode == 2
+    error = [line for line in proc.stderr.splitlines() if line.startswith("rlpost: error:")]
+    assert error == [f"rlpost: error: {arg}: this GPU has no bf16 support (GPU Tesla T4, bf16: "
+                     f"no); use {arg.split('=')[0]}=auto (float16 here) or float16"], proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
 
 

@@ -68,7 +68,8 @@ class EvalConfig:
     answer_format: str = "auto"
     group_by: str | None = "op"
     batch_size: int = 64
-    autocast_dtype: str | None = "bfloat16"
+    # auto | bfloat16 | float16 | float32 | null: autocast of fp32 models while generating (rlpost.hardware)
+    autocast_dtype: str | None = "auto"
     before: bool = True
     after: bool = True
     # DivPO eval: also report the mean pairwise MiniLM embedding distance of each prompt's samples

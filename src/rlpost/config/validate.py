@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rlpost.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 
 def validate(cfg: Any, world_size: int = 1, cuda_available: bool | None = None) -> None:
@@ -27,6 +30,40 @@ def validate(cfg: Any, world_size: int = 1, cuda_available: bool | None = None) 
     ev = cfg.get("eval")
     if ev is not None and ev.get("k", 1) < 1:
         raise ConfigError(f"eval.k={ev.k} must be >= 1")
+    from rlpost.hardware import default_device_type
+
+    validate_precision(cfg, default_device_type())  # the device this process really has
+
+
+def validate_precision(cfg: Any, device_type: str) -> dict[str, tuple[Any, Any]]:
+    """Resolve every dtype setting for this hardware (src/rlpost/hardware.py) and log the choice in one line.
+
+    Returns:
+        ``{key: (requested, resolved)}`` for ``trainer.bf16``, ``eval.autocast_dtype``,
+        ``eval.scorer.autocast_dtype`` and ``model.dtype`` where present.
+
+    Raises:
+        ConfigError: a dtype this hardware cannot run (bf16 on a GPU without bf16), naming the key.
+    """
+    from rlpost.hardware import describe_choices, resolve_dtype
+    from rlpost.training.trl_args import mixed_precision_args
+
+    choices: dict[str, tuple[Any, Any]] = {}
+    trainer = cfg.get("trainer")
+    if trainer is not None and "bf16" in trainer:
+        prec = mixed_precision_args(trainer, device_type)
+        resolved = "bfloat16" if prec["bf16"] else "float16" if prec.get("fp16") else "float32"
+        choices["trainer.bf16"] = (trainer.bf16, resolved)
+    ev = cfg.get("eval")
+    for key, node in (("eval.autocast_dtype", ev), ("eval.scorer.autocast_dtype", ev and ev.get("scorer"))):
+        if node is not None and "autocast_dtype" in node:
+            choices[key] = (node.autocast_dtype, resolve_dtype(node.autocast_dtype, device_type=device_type, key=key))
+    model = cfg.get("model")
+    if model is not None and model.get("dtype") is not None:
+        choices["model.dtype"] = (model.dtype, resolve_dtype(model.dtype, device_type=device_type, key="model.dtype"))
+    if choices:
+        logger.info(describe_choices(choices, device_type))
+    return choices
 
 
 def validate_grpo(cfg: Any, world_size: int) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rlpost.errors import ConfigError
+from rlpost.hardware import autocast_enabled, resolve_dtype
 
 logger = logging.getLogger(__name__)
 
@@ -68,12 +69,13 @@ class YesNoScorer:
         batch_size: prompts per forward pass.
         multi_token: ``error`` | ``first`` (see :func:`find_label_token_id`).
         max_length: left-truncate prompts to this many tokens (None = no truncation).
-        autocast_dtype: autocast fp32 models to this dtype while scoring (bf16 is ~1.5x faster on AVX-512 CPUs);
-            None = no autocast.
+        autocast_dtype: autocast fp32 models to this dtype while scoring; ``auto`` = bf16 where the hardware runs
+            it natively (~1.5x faster on AVX-512-BF16 CPUs, ~10x slower emulated on AVX2), else none
+            (:func:`rlpost.hardware.resolve_dtype`); None = no autocast.
     """
 
     def __init__(self, positive: str = "Yes", negative: str = "No", batch_size: int = 8, multi_token: str = "error",
-                 max_length: int | None = None, autocast_dtype: str | None = "bfloat16") -> None:
+                 max_length: int | None = None, autocast_dtype: str | None = "auto") -> None:
         if multi_token not in ("error", "first"):
             raise ConfigError(f"eval.scorer.multi_token={multi_token!r} must be error or first")
         self.words = (positive, negative)
@@ -111,8 +113,10 @@ class YesNoScorer:
         from tqdm.auto import tqdm
 
         ids = self.label_ids(tokenizer, prompts, label_words)
-        autocast = self.autocast_dtype is not None and model.dtype == torch.float32
-        dtype = getattr(torch, self.autocast_dtype or "bfloat16")
+        dtype_name = resolve_dtype(self.autocast_dtype, device_type=model.device.type,
+                                   key="eval.scorer.autocast_dtype")
+        autocast = autocast_enabled(dtype_name, model.dtype)
+        dtype = getattr(torch, dtype_name) if autocast else torch.bfloat16
         side, tside = tokenizer.padding_side, tokenizer.truncation_side
         tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
         was_training = model.training

@@ -1,4 +1,4 @@
-"""HF transformers rollout engine: batched ``generate`` on CPU or GPU, bf16 autocast where it pays."""
+"""HF transformers rollout engine: batched ``generate`` on CPU or GPU, bf16 autocast where the hardware has it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rlpost.datatypes import Group, Sample
+from rlpost.hardware import autocast_enabled, resolve_dtype
 from rlpost.rollout.base import SamplingParams
 
 logger = logging.getLogger(__name__)
@@ -43,10 +44,12 @@ class HFEngine:
     """Generate with ``model.generate``; prompts are length-sorted so each batch wastes little padding.
 
     Args:
-        model: a causal LM (kept in its dtype; ``autocast_dtype`` enables bf16 autocast on CPU).
+        model: a causal LM (kept in its dtype; an fp32 model is autocast to ``autocast_dtype``).
         tokenizer: its tokenizer (chat template applied here).
         max_batch_size: sequences per ``generate`` call (prompts × n).
-        autocast_dtype: ``bfloat16`` or None.
+        autocast_dtype: ``auto`` (bf16 where the hardware runs it natively, :func:`rlpost.hardware.resolve_dtype`),
+            ``bfloat16``, ``float16``, ``float32`` or None (no autocast).
+        dtype_key: the config key ``autocast_dtype`` came from, named in errors and warnings.
         fast_decode: use rlpost's decode loop (:mod:`rlpost.rollout.decode`: one prefill per prompt shared by its
             ``n`` samples, finished rows dropped) instead of ``model.generate``; same sampling semantics.
     """
@@ -56,14 +59,15 @@ class HFEngine:
         model: Any,
         tokenizer: Any,
         max_batch_size: int = 64,
-        autocast_dtype: str | None = "bfloat16",
+        autocast_dtype: str | None = "auto",
         show_progress: bool = True,
         fast_decode: bool = True,
+        dtype_key: str = "eval.autocast_dtype",
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.max_batch_size = max_batch_size
-        self.autocast_dtype = autocast_dtype
+        self.autocast_dtype = resolve_dtype(autocast_dtype, device_type=model.device.type, key=dtype_key)
         self.show_progress = show_progress
         self.fast_decode = fast_decode
 
@@ -153,16 +157,15 @@ class HFEngine:
         return results
 
     def _inference_context(self) -> Any:
-        """``inference_mode`` + bf16 autocast when the model is fp32 and ``autocast_dtype`` is set."""
+        """``inference_mode`` + autocast to ``autocast_dtype`` when the model is fp32 and that dtype is lower."""
         import contextlib
 
         import torch
 
-        use_autocast = self.autocast_dtype is not None and self.model.dtype == torch.float32
         stack = contextlib.ExitStack()
         stack.enter_context(torch.inference_mode())
-        stack.enter_context(torch.autocast(self.model.device.type, dtype=getattr(torch, self.autocast_dtype or
-                                                                                 "bfloat16"), enabled=use_autocast))
+        if autocast_enabled(self.autocast_dtype, self.model.dtype):
+            stack.enter_context(torch.autocast(self.model.device.type, dtype=getattr(torch, self.autocast_dtype)))
         return stack
 
     def _decode_batch(self, enc: Any, params: SamplingParams) -> list[tuple[list[str], list[float], list[int]]]:

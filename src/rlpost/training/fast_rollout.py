@@ -68,7 +68,10 @@ def rlpost_rollout(prompts: list[Any], trainer: Any) -> dict[str, list]:
     was_training = model.training
     model.eval()  # no dropout, and gradient checkpointing (train mode only) would disable the KV cache
     try:
-        with torch.no_grad(), torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bool(trainer.args.bf16)):
+        # the precision TRL trains in (trainer.bf16, resolved by rlpost.hardware); fp32 runs without autocast
+        dtype = torch.bfloat16 if trainer.args.bf16 else torch.float16 if trainer.args.fp16 else None
+        autocast = torch.autocast(model.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
+        with torch.no_grad(), autocast:
             by_run = _decode_runs(model, trainer, runs)
     finally:
         model.train(was_training)

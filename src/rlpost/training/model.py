@@ -132,14 +132,19 @@ def load_policy(model_cfg: Any, for_training: bool = True) -> tuple[Any, Any]:
     """Load ``(model, tokenizer)`` for ``cfg.model``; a peft adapter directory is loaded and merged.
 
     Args:
-        model_cfg: the ``model`` config group (``path`` or ``gguf``, ``dtype``).
-        for_training: keep fp32 master weights (TRL autocasts to bf16 itself).
+        model_cfg: the ``model`` config group (``path`` or ``gguf``, ``dtype``: the weights' dtype, resolved by
+            :func:`rlpost.hardware.resolve_dtype`; CPU models keep fp32 master weights and autocast, see
+            ``trainer.bf16``).
+        for_training: keep fp32 master weights (TRL autocasts to the ``trainer.bf16`` choice itself).
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from rlpost.hardware import default_device_type, resolve_dtype
+
     path = resolve_model_path(model_cfg)
-    dtype = getattr(torch, model_cfg.get("dtype", "float32"))
+    dtype_name = resolve_dtype(model_cfg.get("dtype", "float32"), device_type=default_device_type(), key="model.dtype")
+    dtype = getattr(torch, dtype_name or "float32")
     try:
         if is_adapter_dir(path):
             from peft import AutoPeftModelForCausalLM
