@@ -54,8 +54,7 @@ def common_overrides(args: argparse.Namespace) -> list[str]:
            f"trainer.learning_rate={args.lr}", "algo.num_generations=8", "trainer.per_device_train_batch_size=16",
            "rollout.temperature=0.7", f"eval.k={args.eval_k}", f"data.eval_source.size={args.eval_size}",
            "trainer.save_strategy=steps", f"trainer.save_steps={steps}", "+trainer.save_only_model=true"]
-    if args.minutes:
-        out.append(f"max_train_minutes={args.minutes}")
+    out.append(f"max_train_minutes={args.minutes}" if args.minutes else "max_train_minutes=null")
     out += args.override
     if args.smoke:
         out = ["+debug=cpu_smoke", *[o for o in out if not o.startswith(("algo.num_generations",

@@ -93,3 +93,12 @@ def test_unknown_algo_key_is_rejected() -> None:
 def test_trainer_interpolates_algo_values() -> None:
     cfg = _resolve("grpo", SMOKE + ["algo.num_generations=4", "algo.kl_coef=0.04"])
     assert cfg.trainer.num_generations == 4 and cfg.trainer.beta == 0.04
+
+
+@pytest.mark.parametrize("name", [r for r in RECIPES if r.startswith("grpo_")])
+def test_no_recipe_inherits_the_quickstart_time_cap(name: str) -> None:
+    """conf/grpo.yaml caps the quickstart at 5 minutes of training; a recipe must say its own budget."""
+    quickstart_cap = compose_recipe("grpo", SMOKE[:2]).max_train_minutes
+    recipe = OmegaConf.load(ROOT / "recipes" / f"{name}.yaml")
+    assert quickstart_cap == 5
+    assert "max_train_minutes" in recipe, f"recipes/{name}.yaml inherits max_train_minutes={quickstart_cap}"

@@ -27,7 +27,8 @@ class TimeBudgetCallback(TrainerCallback):
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
         if self.start is not None and time.monotonic() - self.start >= self.max_seconds:
             minutes = self.max_seconds / 60
-            logger.info("time budget of %.1f min reached at step %d: stopping", minutes, state.global_step)
+            logger.info("time budget of %.1f min reached at step %d: stopping (max_train_minutes=null runs all "
+                        "trainer.max_steps)", minutes, state.global_step)
             control.should_training_stop = True
             control.should_save = True
         return control
