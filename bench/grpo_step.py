@@ -5,7 +5,8 @@
 skipping the zero-advantage rows (``true``); the loss is the same, so both runs follow the same trajectory.
 
 Both runs use identical settings (model, batch, G, completion length, bf16, threads, seed); only the compared key
-differs, so the ratio isolates it. Each run is a fresh process, one after the other.
+differs, so the ratio isolates it. Each run is a fresh process, one after the other. The ratio is that of the median
+step times after step 1 (bench/report.py: the first step pays one-off costs).
 
     python -m bench.grpo_step                                   # tiny random model, ~1 min
     python -m bench.grpo_step --model smollm2_135m --steps 3 --batch 8 --num-generations 8 --max-new-tokens 32
@@ -29,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.report import ROOT, machine_info, write_results
+from bench.report import ROOT, cpu_text, machine_info, median_after_warmup, step_time_ratio, write_results
 
 STEP_TIME = re.compile(r"'step_time': '?([0-9.eE+-]+)'?")
 # --compare: (baseline, variant), each a name and the overrides that set the compared key
@@ -68,7 +69,7 @@ def run_engine(args: argparse.Namespace, engine: str, work: Path, variant: list[
             "frac_reward_zero_std": statistics.mean(h.get("frac_reward_zero_std", 0.0) for h in logged),
             "zero_adv_rows_skipped": statistics.mean(h.get("zero_adv_rows_skipped", 0.0) for h in logged),
             "s_per_step_mean": train["train_runtime_s"] / max(train["steps"], 1),
-            "s_per_step_median_after_first": statistics.median(steps[1:]) if len(steps) > 1 else None,
+            "s_per_step_median_after_first": median_after_warmup(steps),
             "peak_rss_mib": json.loads((rss_dir / "rank0.json").read_text())["peak_rss_mib"],
             "wall_s_including_startup": time.time() - start}
 
@@ -77,16 +78,21 @@ def format_table(data: dict[str, Any]) -> str:
     """Markdown: one row per variant and the variant/baseline ratio."""
     s = data["settings"]
     base, new = (r["engine"] for r in data["results"])
-    model = s["model"] + "".join(f", {x}" for x in s["extra"])
+    model = s["model"] + "".join(f", {x}" for x in s.get("extra", []))
     lines = [f"# GRPO step: {new} vs {base} ({model}, batch {s['batch']}, G={s['num_generations']}, "
-             f"{s['max_new_tokens']} new tokens, bf16={s['bf16']}, {s['threads']} threads)", "",
-             "| variant | s/step (mean) | s/step (median after step 1) | groups with equal rewards | rows skipped "
-             "| peak RSS MiB |", "|---|---|---|---|---|---|"]
+             f"{s['max_new_tokens']} new tokens, bf16={s['bf16']}, {s['threads']} threads, {cpu_text(s)})", "",
+             "| variant | s/step (median after step 1) | s/step (mean incl. step 1) | groups with equal rewards "
+             "| rows skipped | peak RSS MiB |", "|---|---|---|---|---|---|"]
     for r in data["results"]:
-        med = "n/a" if r["s_per_step_median_after_first"] is None else f"{r['s_per_step_median_after_first']:.2f}"
-        lines.append(f"| {r['engine']} | {r['s_per_step_mean']:.2f} | {med} | {r['frac_reward_zero_std']:.2f} "
-                     f"| {r['zero_adv_rows_skipped']:.2f} | {r['peak_rss_mib']:.0f} |")
-    lines += ["", f"Step time {new} / {base} (mean s/step): **{data['ratio_step_time']:.2f}x** (lower is faster)."]
+        med = median_after_warmup(r["step_times_s"])
+        med_text = "n/a" if med is None else f"{med:.2f}"
+        shares = [f"{r[k]:.2f}" if k in r else "n/a" for k in ("frac_reward_zero_std", "zero_adv_rows_skipped")]
+        lines.append(f"| {r['engine']} | {med_text} | {r['s_per_step_mean']:.2f} | {shares[0]} | {shares[1]} "
+                     f"| {r['peak_rss_mib']:.0f} |")
+    ratio = step_time_ratio(data["results"][1]["step_times_s"], data["results"][0]["step_times_s"])
+    ratio_text = "n/a (a single step per arm)" if ratio is None else f"**{ratio:.2f}x**"
+    lines += ["", f"Step time {new} / {base} (median s/step after step 1): {ratio_text} (lower is faster; "
+              f"{len(data['results'][0]['step_times_s'])} steps per arm)."]
     return "\n".join(lines) + "\n"
 
 
@@ -99,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--batch", type=int, default=8, help="per-device train batch (completions)")
     p.add_argument("--num-generations", type=int, default=8)
     p.add_argument("--max-new-tokens", type=int, default=32)
-    p.add_argument("--bf16", default="true", choices=["true", "false"])
+    p.add_argument("--bf16", default="auto", choices=["auto", "true", "false"], help="trainer.bf16 of both runs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=int, default=600)
     p.add_argument("--compare", default="engine", choices=sorted(VARIANTS))
@@ -111,7 +117,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results = [run_engine(args, name, Path(work), variant) for name, variant in VARIANTS[args.compare]]
     settings = {k: v for k, v in vars(args).items() if k not in ("out", "timeout")}
     data = {"settings": {**settings, **machine_info()}, "results": results,
-            "ratio_step_time": results[1]["s_per_step_mean"] / results[0]["s_per_step_mean"]}
+            "ratio_step_time": step_time_ratio(results[1]["step_times_s"], results[0]["step_times_s"]),
+            "ratio_step_time_mean": results[1]["s_per_step_mean"] / results[0]["s_per_step_mean"]}
     write_results(args.name, data, format_table(data), args.out)
     return data
 

@@ -24,6 +24,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.report import cpu_text  # noqa: E402
+
 # name -> (processes, conf/launch group, threads per process; None = --threads split over the processes)
 SETTINGS = {"1 process": (1, "single", None), "1 process, 1 thread": (1, "single", 1), "2 x DDP": (2, "single", None),
             "2 x ZeRO-2": (2, "zero2", None), "2 x ZeRO-3": (2, "zero3", None)}
@@ -78,9 +82,12 @@ def environment() -> dict:
     import transformers
     import trl
 
+    from rlpost.hardware import hardware_facts
+
     return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
             "trl": trl.__version__, "accelerate": accelerate.__version__, "deepspeed": deepspeed.__version__,
-            "cpus": os.cpu_count(), "machine": platform.machine(), "cuda": torch.cuda.is_available()}
+            "cpus": os.cpu_count(), "machine": platform.machine(), "cuda": torch.cuda.is_available(),
+            **hardware_facts()}
 
 
 def to_markdown(report: dict) -> str:
@@ -90,16 +97,17 @@ def to_markdown(report: dict) -> str:
              f"Global batch {cfg['global_batch']} completions ({cfg['num_generations']} per prompt), "
              f"{cfg['max_new_tokens']} new tokens, {cfg['steps']} steps, fp32, gloo. Environment: "
              + ", ".join(f"{k} {v}" for k, v in report["environment"].items()) + ".", "",
-             "| setting | threads/process | s/step (mean) | s/step (median, after step 1) "
+             "| setting | threads/process | **s/step (median, after step 1)** | s/step (mean incl. step 1) "
              "| peak RSS per process (MiB) | wall incl. startup (s) | load avg before |",
              "|---|---|---|---|---|---|---|"]
     for r in report["results"]:
         med = f"{r['s_per_step_median_after_first']:.3f}" if r["s_per_step_median_after_first"] else "n/a"
         rss = ", ".join(f"{x:.0f}" for x in r["peak_rss_mib_per_process"])
-        lines.append(f"| {r['setting']} | {r['threads_per_process']} | {r['s_per_step_mean']:.3f} | {med} | {rss} "
-                     f"| {r['wall_s_including_startup']} | {r['load_avg_1min_before']} |")
-    lines += ["", "s/step (mean) = train_runtime / steps (includes the first, warm-up step); the median comes from "
-              "TRL's per-step `step_time` logs. The machine may be shared: see the load average column."]
+        lines.append(f"| {r['setting']} | {r['threads_per_process']} | **{med}** | {r['s_per_step_mean']:.3f} "
+                     f"| {rss} | {r['wall_s_including_startup']} | {r['load_avg_1min_before']} |")
+    lines += ["", "Compare settings by the median after step 1 (TRL's per-step `step_time` logs; the first step pays "
+              "one-off costs); s/step (mean) = train_runtime / steps. The machine may be shared: see the load "
+              f"average column. {cpu_text(report['environment'])}."]
     return "\n".join(lines) + "\n"
 
 
