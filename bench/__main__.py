@@ -13,6 +13,7 @@ import sys
 
 # name -> (module, default arguments for the SmolLM2 run)
 SUITE: dict[str, tuple[str, list[str]]] = {
+    "quickstart": ("bench.quickstart", []),
     "rollout": ("bench.rollout", ["--model", "smollm2_135m", "--budget-s", "240"]),
     "grpo_step": ("bench.grpo_step", ["--model", "smollm2_135m", "--steps", "3", "--batch", "16",
                                       "--num-generations", "8", "--max-new-tokens", "48"]),

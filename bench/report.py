@@ -93,6 +93,17 @@ def cpu_text(info: dict[str, Any]) -> str:
     return f"CPU {info['cpu_capability']}, {'native' if info.get('cpu_native_bf16') else 'no native'} bf16"
 
 
+def precision_line(run_dir: Path) -> str | None:
+    """The ``precision (...)`` line an rlpost run logged at startup (the dtypes it chose and why), if any."""
+    for name in ("rank0.log", "stdout.log"):
+        log = Path(run_dir) / name
+        if log.is_file():
+            for line in log.read_text(errors="replace").splitlines():
+                if "precision (" in line:
+                    return line[line.index("precision ("):].strip()
+    return None
+
+
 def median_after_warmup(step_times: Sequence[float], warmup: int = 1) -> float | None:
     """Median step time without the first ``warmup`` steps (None when no step is left).
 

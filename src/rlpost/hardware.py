@@ -220,5 +220,9 @@ def describe_choices(choices: dict[str, tuple[Any, str | None]], device_type: st
     >>> describe_choices({"eval.autocast_dtype": ("auto", "float32")}, "other")
     'precision (other): eval.autocast_dtype=auto -> float32'
     """
-    parts = [f"{k}={req} -> {res}" if str(req) != str(res) else f"{k}={res}" for k, (req, res) in choices.items()]
+    def shown(value: Any) -> str:
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    parts = [f"{k}={shown(req)} -> {res}" if shown(req) != str(res) else f"{k}={res}"
+             for k, (req, res) in choices.items()]
     return f"precision ({_describe(device_type)}): " + ", ".join(parts)
