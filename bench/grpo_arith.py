@@ -7,6 +7,10 @@
 Evaluates on 200 held-out problems (seed 1234, not the training seed) with greedy decoding and maj@k, per
 operation, and on 200 differently worded problems of the same arithmetic (word problems, seed 999). Writes
 bench/results/grpo_arith.json and .md.
+
+Choosing settings: compare candidates with ``--split valid`` (problems drawn with seeds 4321 / 998), then report the
+chosen setting once on ``--split test`` (the default, seeds 1234 / 999). Every earlier result in
+bench/results/grpo_arith_*.md was measured on the test seeds, and the recipe was chosen on them (docs/grpo_arith.md).
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.report import ROOT, machine_info, pct, run_step, write_results
+from bench.report import ROOT, machine_info, pct, precision_line, run_step, write_results
+
+# generator seeds of the held-out sets: (plain, word problems) per split; training uses the run seed (0, 1, ...)
+SPLIT_SEEDS = {"valid": (4321, 998), "test": (1234, 999)}
 
 
 def evaluate(model_args: list[str], run_dir: Path, size: int, k: int, style: str, seed: int,
@@ -50,6 +57,8 @@ def main() -> None:
     parser.add_argument("--config-name", default="grpo",
                         help="primary config or recipe to train, e.g. grpo_smollm2_arith_20min")
     parser.add_argument("--eval-size", type=int, default=200)
+    parser.add_argument("--split", choices=sorted(SPLIT_SEEDS), default="test",
+                        help="valid: for choosing settings; test: report the chosen setting once")
     parser.add_argument("--k", type=int, default=4, help="samples per question for maj@k on the plain set")
     parser.add_argument("--out", default=str(ROOT / "bench" / "runs" / "grpo_arith"))
     parser.add_argument("--name", default="grpo_arith")
@@ -67,12 +76,14 @@ def main() -> None:
     trained = [f"model.path={out / 'train' / 'final'}"]
     results: dict[str, Any] = {"settings": {"minutes": args.minutes, "model": args.model,
                                             "config_name": args.config_name, "overrides": args.overrides,
-                                            "eval_size": args.eval_size, "k": args.k, **machine_info()}}
+                                            "eval_size": args.eval_size, "k": args.k, "split": args.split,
+                                            "split_seeds": SPLIT_SEEDS[args.split], **machine_info()}}
+    plain_seed, word_seed = SPLIT_SEEDS[args.split]
     for tag, margs in (("before", model), ("after", [*model, *trained])):
         earlier = args.before_from if tag == "before" else None
         results[tag] = {style: evaluate(margs, out / f"eval_{tag}_{style}", args.eval_size, k, style, seed,
                                         reuse=None if earlier is None else earlier / f"eval_before_{style}")["metrics"]
-                        for style, k, seed in (("plain", args.k, 1234), ("word", 1, 999))}
+                        for style, k, seed in (("plain", args.k, plain_seed), ("word", 1, word_seed))}
     if args.before_from is not None:
         results["settings"]["before_from"] = str(args.before_from)
     results["settings"]["resolved_trainer"] = resolved_trainer(out / "train")
@@ -96,7 +107,7 @@ def resolved_trainer(run_dir: Path) -> dict[str, Any]:
             "num_generations": algo.num_generations, "max_completion_length": rollout.max_new_tokens,
             "temperature": rollout.temperature, "engine": rollout.get("engine", "trl"), "loss_type": algo.loss_type,
             "beta": algo.kl_coef, "skip_zero_advantage": algo.get("skip_zero_advantage", "false"),
-            "bf16": trainer.bf16}
+            "bf16": trainer.bf16, "precision": precision_line(run_dir)}
 
 
 def _mean(xs: list[float]) -> float | None:
@@ -105,7 +116,9 @@ def _mean(xs: list[float]) -> float | None:
 
 def table(r: dict[str, Any], k: int) -> str:
     """Markdown summary."""
-    rows = ["| held-out set | metric | before | after |", "|---|---|---|---|"]
+    split = r["settings"].get("split", "test")
+    rows = [f"Held-out split: {split} (generator seeds {r['settings'].get('split_seeds', SPLIT_SEEDS['test'])}).", "",
+            "| held-out set | metric | before | after |", "|---|---|---|---|"]
     for split in ("plain", "word"):
         b, a = r["before"][split], r["after"][split]
         keys = ["accuracy"] + sorted(x for x in a if x.startswith("accuracy/"))

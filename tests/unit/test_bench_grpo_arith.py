@@ -37,3 +37,15 @@ def test_refuses_an_evaluation_with_other_settings(tmp_path: Path) -> None:
 def test_refuses_a_directory_that_is_not_an_evaluation(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="not an rlpost-eval run directory"):
         grpo_arith.evaluate(["model=smollm2_135m"], tmp_path / "x", 200, 4, "plain", 1234, reuse=tmp_path)
+
+
+def test_validation_and_test_splits_draw_different_problems() -> None:
+    """Settings are chosen on the validation split; the test split is reported once."""
+    from rlpost.data.sources import generate_arithmetic
+
+    valid, test = grpo_arith.SPLIT_SEEDS["valid"], grpo_arith.SPLIT_SEEDS["test"]
+    assert test == (1234, 999)  # the seeds of every committed result
+    assert set(valid).isdisjoint(test) and not set(valid) & {0, 1}  # nor a training seed of the runs
+    qv = generate_arithmetic(200, seed=valid[0])["question"]
+    qt = generate_arithmetic(200, seed=test[0])["question"]
+    assert qv != qt
