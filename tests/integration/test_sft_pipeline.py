@@ -88,3 +88,36 @@ def test_full_fine_tuning_restores_the_best_checkpoint(tmp_path):
     restore_best(model, tmp_path / "adapter_best")
     best, _ = load_policy(OmegaConf.merge(cfg.model, {"path": str(tmp_path / "adapter_best")}))
     assert all(torch.equal(v, best.state_dict()[k]) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize(("recipe", "prompt_in_loss"), [("sft", False), ("sft_llama2_7b_tallrec_movie", True)])
+def test_loss_positions_match_the_recipe(tmp_path, tiny_model_dir, recipe, prompt_in_loss):
+    """The CPU recipes put the loss on the answer only; the Llama-2 TALLRec recipe trains on the inputs too, as
+    TALLRec does (train_on_inputs=True)."""
+    from datasets import Dataset
+    from hydra.utils import instantiate
+    from trl import SFTTrainer
+
+    from rlpost.data.tallrec import to_prompt_completion
+    from rlpost.training.model import load_policy
+    from rlpost.training.trl_args import build_trl_args
+
+    cfg = _cfg(tmp_path, [f"model.path={tiny_model_dir}", "model.dtype=float32", "peft=none"])
+    if recipe != "sft":
+        cfg = pipeline_cfg(recipe, ["logger=none", "+debug=sft_smoke", f"model.path={tiny_model_dir}",
+                                    "model.dtype=float32", "peft=none",
+                                    f"data.splits.train_path={ASSETS / 'train.json'}",
+                                    f"data.splits.valid_path={ASSETS / 'valid.json'}",
+                                    f"data.splits.test_path={ASSETS / 'test.json'}"], tmp_path)
+    model, tok = load_policy(cfg.model)
+    splits = instantiate(cfg.data.splits, seed=0)
+    rows = to_prompt_completion(splits["train"][:1], instantiate(cfg.data.prompt), tok)
+    trainer = SFTTrainer(model=model, args=build_trl_args(cfg.trainer), processing_class=tok,
+                         train_dataset=Dataset.from_list(rows))
+    batch = trainer.data_collator([trainer.train_dataset[0]])
+    labelled, tokens = int((batch["labels"] != -100).sum()), int(batch["attention_mask"].sum())
+    completion = len(tok(rows[0]["completion"], add_special_tokens=False)["input_ids"])
+    if prompt_in_loss:
+        assert labelled == tokens
+    else:
+        assert labelled <= completion + 1 < tokens  # the answer (and eos) only
