@@ -91,7 +91,7 @@ def run_plain(model: Any, tok: Any, rows: list[dict], template: Any, ev: Any, se
     from rlpost.eval.evaluate import aggregate, score_question
 
     tok.padding_side = "left"
-    dtype = "bf16" if ev.autocast_dtype == "bfloat16" else "fp32"
+    dtype = "bf16" if resolved_autocast(ev, model) == "bfloat16" else "fp32"  # what rlpost's arm runs
     rss_start = PeakRSS.current_mib()
     with PeakRSS() as rss, precision(model, dtype):
         start, cpu = time.perf_counter(), time.process_time()
@@ -140,11 +140,19 @@ def agreement(plain: dict[str, Any], ours: dict[str, Any], k: int) -> dict[str, 
     return out
 
 
+def resolved_autocast(ev: Any, model: Any) -> str | None:
+    """The autocast dtype ``eval.autocast_dtype`` means on this hardware (``auto``: bf16 only where native)."""
+    from rlpost.hardware import resolve_dtype
+
+    return resolve_dtype(ev.autocast_dtype, device_type=model.device.type, key="eval.autocast_dtype")
+
+
 def settings_of(args: argparse.Namespace, cfg: Any, model: Any, prompt_tokens_mean: float) -> dict[str, Any]:
-    """The recorded settings of a run (compared by ``check_comparable``)."""
+    """The recorded settings of a run (compared by ``check_comparable``); the autocast dtype as resolved."""
     ev = cfg.eval
     return {"model": args.model, "model_dtype": str(model.dtype).removeprefix("torch."),
-            "autocast_dtype": ev.autocast_dtype, "questions": args.questions, "data_seed": cfg.data.eval_source.seed,
+            "autocast_dtype": resolved_autocast(ev, model), "questions": args.questions,
+            "data_seed": cfg.data.eval_source.seed,
             "k": ev.k, "temperature": ev.temperature, "top_p": ev.top_p, "max_new_tokens": ev.max_new_tokens,
             "batch_size": ev.batch_size, "seed": cfg.seed, "prompt_tokens_mean": round(prompt_tokens_mean, 1),
             "overrides": list(args.override), **machine_info()}

@@ -48,7 +48,7 @@ CURVE_KEYS = ("reward", "entropy", "self_consistency/label_accuracy", "self_cons
 
 
 def common_overrides(args: argparse.Namespace) -> list[str]:
-    """Settings shared by every arm (the foundation benchmark's: lr 1e-5, 2 prompts x 8, T=0.7, bf16)."""
+    """Settings shared by every arm (the foundation benchmark's: lr 1e-5, 2 prompts x 8, T=0.7; precision auto)."""
     steps = 100_000 if args.minutes else args.steps  # a time budget: the budget callback stops and saves
     out = [f"model={args.model}", "logger=none", f"seed={args.seed}", f"trainer.max_steps={steps}",
            f"trainer.learning_rate={args.lr}", "algo.num_generations=8", "trainer.per_device_train_batch_size=16",

@@ -1,8 +1,8 @@
 """SFT step time: rlpost's answer-only LoRA SFT step vs plain TRL ``SFTTrainer``, same rows, same seed.
 
 Both arms build the same ``trl.SFTTrainer`` from the ``sft`` config (TALLRec prompts, chat template, LoRA r=8 on
-q/v, ``completion_only_loss``, bf16 autocast) and train ``--steps`` optimiser steps (after ``--warmup`` untimed
-ones), each arm in its own process:
+q/v, ``completion_only_loss``, precision by ``trainer.bf16=auto``) and train ``--steps`` optimiser steps (after
+``--warmup`` untimed ones), each arm in its own process:
 
 - ``trl``: TRL 1.16 as shipped. Its fused LM head projects *every* position on CPU.
 - ``rlpost``: with :func:`rlpost.training.trl_patches.compact_fused_head_on_cpu` (what ``rlpost-train`` applies):
