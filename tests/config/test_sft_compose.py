@@ -28,4 +28,6 @@ def test_sft_config_composes_and_instantiates(name):
     instantiate(cfg.data.prompt)
     instantiate(cfg.eval.scorer)
     assert instantiate(cfg.peft.config).lora_alpha == 16
-    assert instantiate(cfg.trainer, use_cpu=True).completion_only_loss is True
+    # answer-only loss, except the Llama-2 recipe, which trains on prompt + answer as TALLRec does
+    answer_only = name != "sft_llama2_7b_tallrec_movie"
+    assert instantiate(cfg.trainer, use_cpu=True, bf16=False).completion_only_loss is answer_only
