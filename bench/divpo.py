@@ -144,7 +144,9 @@ def main() -> None:
         if arms[name].get("before"):
             arms = {"base": {"metrics": arms[name]["before"]}, **arms}
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    report = {"settings": settings, "arms": arms, "target": check_target(arms)}
+    from rlpost.hardware import hardware_facts
+
+    report = {"settings": settings, "hardware": hardware_facts(), "arms": arms, "target": check_target(arms)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2))
     args.out.with_suffix(".md").write_text(to_markdown(report))

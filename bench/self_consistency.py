@@ -258,7 +258,10 @@ def main(argv: list[str] | None = None) -> None:
         results[arm] = run_arm(arm, args, evaluate_before=i == 0)
     results = {"base": {"before": results[args.arms[0]].get("before", {})}, **results}
     rows = summarise(results, args.eval_k)
-    (out / "self_consistency.json").write_text(json.dumps({"settings": vars(args), "rows": rows,
+    from rlpost.hardware import hardware_facts
+
+    (out / "self_consistency.json").write_text(json.dumps({"settings": vars(args), "hardware": hardware_facts(),
+                                                           "rows": rows,
                                                            "targets": check_targets(results), "runs": results},
                                                           indent=2))
     write_markdown(rows, results, args, out / "self_consistency.md")

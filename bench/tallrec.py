@@ -161,7 +161,10 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out",)}
-    results: dict[str, Any] = {"model": args.model, "settings": settings, "tasks": {}, "probes": {}}
+    from rlpost.hardware import hardware_facts
+
+    results: dict[str, Any] = {"model": args.model, "settings": settings, "hardware": hardware_facts(), "tasks": {},
+                               "probes": {}}
     model, tok = load_model(args.model)
     for task in args.tasks:
         test = scored_test_rows(args, task)
