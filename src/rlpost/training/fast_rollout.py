@@ -64,11 +64,15 @@ def rlpost_rollout(prompts: list[Any], trainer: Any) -> dict[str, list]:
     model = trainer.accelerator.unwrap_model(trainer.model)
     if trainer.repetition_penalty != 1.0 or trainer.min_p:
         raise ValueError("rollout.engine=rlpost supports temperature/top_p/top_k only (no repetition_penalty, min_p)")
+    from rlpost.training.zero3 import full_parameters
+
     runs = split_runs(prompts)
     was_training = model.training
     model.eval()  # no dropout, and gradient checkpointing (train mode only) would disable the KV cache
     try:
-        with torch.no_grad(), torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bool(trainer.args.bf16)):
+        bf16 = bool(trainer.args.bf16)
+        with torch.no_grad(), torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=bf16), \
+                full_parameters(model):  # ZeRO-3: whole weights, each rank decodes its own prompts
             by_run = _decode_runs(model, trainer, runs)
     finally:
         model.train(was_training)

@@ -66,6 +66,7 @@ def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, t
     from hydra.utils import instantiate
 
     from rlpost.rollout.hf import HFEngine
+    from rlpost.training.zero3 import full_parameters
 
     bl = cfg.guards.base_labels
     if bl.freeze and uses_self_consistency(cfg.reward):
@@ -82,8 +83,10 @@ def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, t
     was_training = model.training
     model.eval()
     try:
-        engine = HFEngine(model, tokenizer, max_batch_size=cfg.eval.batch_size, autocast_dtype=cfg.eval.autocast_dtype)
-        labels = compute_base_labels(engine, train_ds, template, params, cfg.data.answer_format, bl.min_agreement)
+        with full_parameters(model):
+            engine = HFEngine(model, tokenizer, max_batch_size=cfg.eval.batch_size,
+                              autocast_dtype=cfg.eval.autocast_dtype)
+            labels = compute_base_labels(engine, train_ds, template, params, cfg.data.answer_format, bl.min_agreement)
     finally:
         model.train(was_training)
     gold = train_ds["answer"] if "answer" in train_ds.column_names else [None] * len(train_ds)

@@ -26,6 +26,7 @@ from transformers import TrainerCallback
 
 from rlpost.distributed import is_main
 from rlpost.training.checkpointing import checkpoint_dir, load_callback_state, save_callback_state
+from rlpost.training.zero3 import full_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class EarlyStopping(TrainerCallback):
     weights, stop after ``patience`` evaluations without improvement and restore the best at the end.
 
     The validation rows are split off the training set by :func:`rlpost.training.guard_setup.apply_guards`.
-    Holds a CPU copy of the best weights: not for ZeRO-3 (partitioned parameters).
+    Holds a CPU copy of the best weights (whole: under ZeRO-3 they are gathered for the evaluation and the copy).
     """
 
     def __init__(self, eval_steps: int = 10, patience: int = 3, val_size: int = 64, metric: str = "accuracy",
@@ -189,15 +190,16 @@ class EarlyStopping(TrainerCallback):
         from rlpost.eval.runner import evaluate_model
 
         c = self.context
-        metrics = evaluate_model(model, tokenizer, c["val_ds"], c["template"], c["eval_cfg"], None, c["seed"])
-        value = metrics[self.metric]
-        self.history.append((step, value))
-        logger.info("early stopping: step %d validation %s %.4f", step, self.metric, value)
-        if self.best is None or value > self.best[1] + self.min_delta:
-            self.best, self.bad_evals = (step, value), 0
-            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-        else:
-            self.bad_evals += 1
+        with full_parameters(model):
+            metrics = evaluate_model(model, tokenizer, c["val_ds"], c["template"], c["eval_cfg"], None, c["seed"])
+            value = metrics[self.metric]
+            self.history.append((step, value))
+            logger.info("early stopping: step %d validation %s %.4f", step, self.metric, value)
+            if self.best is None or value > self.best[1] + self.min_delta:
+                self.best, self.bad_evals = (step, value), 0
+                self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            else:
+                self.bad_evals += 1
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, processing_class: Any = None,
                        **kwargs: Any):
@@ -224,7 +226,7 @@ class EarlyStopping(TrainerCallback):
         if not is_main():
             return control
         best_file = None
-        if self.best_state is not None and self.best is not None:
+        if self.restore_best and self.best_state is not None and self.best is not None:
             best_file = self._save_best_weights(checkpoint_dir(args, state) / BEST_WEIGHTS)
         save_callback_state(args, state, EARLY_STATE, {
             "history": self.history, "best": self.best, "bad_evals": self.bad_evals,
@@ -267,7 +269,8 @@ class EarlyStopping(TrainerCallback):
 
     def on_train_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any):
         if self.restore_best and self.best_state is not None and self.best is not None:
-            model.load_state_dict(self.best_state)
+            with full_parameters(model, modify=True):
+                model.load_state_dict(self.best_state)
             logger.info("early stopping: restored the best weights (step %d, %s %.4f)", self.best[0], self.metric,
                         self.best[1])
         write_report(self.context.get("run_dir"), "early_stopping", self.summary())
