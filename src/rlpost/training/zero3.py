@@ -32,7 +32,10 @@ def partitioned_parameters(model: Any) -> list[Any]:
         >>> partitioned_parameters(torch.nn.Linear(2, 2))
         []
     """
-    return [p for p in model.parameters() if hasattr(p, "ds_id") and p.ds_id not in _GATHERED]
+    parameters = getattr(model, "parameters", None)  # scorers' test doubles and other non-modules: nothing to do
+    if parameters is None:
+        return []
+    return [p for p in parameters() if hasattr(p, "ds_id") and p.ds_id not in _GATHERED]
 
 
 def _from_deepspeed(fn: Any) -> bool:
