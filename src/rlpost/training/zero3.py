@@ -9,7 +9,8 @@ on every rank once (``deepspeed.zero.GatheredParameters``) and suspends the engi
 deadlock or re-partition the weights mid-generation) until the block ends, the way TRL's
 ``unwrap_model_for_generation`` does for its own generation. Without ZeRO-3 it does nothing.
 
-It is a collective: every rank must enter it, as every rank evaluates.
+It is a collective: every rank must enter it, as every rank evaluates. Models that only generate and never enter
+an engine are loaded whole instead (:func:`unpartitioned_loading`).
 """
 
 from __future__ import annotations
@@ -100,3 +101,21 @@ def full_parameters(model: Any, modify: bool = False) -> Iterator[Any]:
                 yield model
         finally:
             _GATHERED.difference_update(ids)
+
+
+@contextmanager
+def unpartitioned_loading() -> Iterator[None]:
+    """Load models whole inside the block, even while a ZeRO-3 trainer config is alive.
+
+    transformers builds every model inside ``deepspeed.zero.Init`` while a ZeRO-3 ``TrainingArguments`` (or the
+    accelerate state holding its config) exists. A generation-only model never enters the engine: DivPO's generate
+    and evaluate stages run it on rank 0 alone, where gathering partitioned weights would wait for the other ranks.
+    """
+    from transformers.integrations import deepspeed as hf_deepspeed
+
+    saved = hf_deepspeed._hf_deepspeed_config_weak_ref
+    hf_deepspeed.unset_hf_deepspeed_config()
+    try:
+        yield
+    finally:
+        hf_deepspeed._hf_deepspeed_config_weak_ref = saved
