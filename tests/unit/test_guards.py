@@ -164,3 +164,106 @@ def test_skipping_zero_advantage_rows_yields_to_the_entropy_test(overrides, expe
     from tests.conftest import compose_recipe
 
     assert skip_zero_advantage_setting(compose_recipe("grpo", overrides)) == expect
+
+
+def test_early_stopping_state_survives_a_resume(monkeypatch, tmp_path) -> None:
+    """What EarlyStopping writes into checkpoint-N is what a run resumed from checkpoint-N starts with."""
+    import torch
+
+    import rlpost.eval.runner
+    from rlpost.training.guards import EarlyStopping
+
+    scores = iter([0.5, 0.7, 0.6])
+    monkeypatch.setattr(rlpost.eval.runner, "evaluate_model", lambda *a, **k: {"accuracy": next(scores)})
+    args, control = SimpleNamespace(output_dir=str(tmp_path)), SimpleNamespace(should_training_stop=False)
+    model = torch.nn.Linear(2, 1)
+    es = EarlyStopping(eval_steps=1, patience=5)
+    es.context = {"val_ds": None, "template": None, "eval_cfg": None, "run_dir": tmp_path, "seed": 0}
+    es.on_train_begin(args, SimpleNamespace(global_step=0), control, model=model)
+    for step in (1, 2):
+        with torch.no_grad():
+            model.weight.fill_(float(step))
+        es.on_step_end(args, SimpleNamespace(global_step=step), control, model=model)
+    (tmp_path / "checkpoint-2").mkdir()
+    es.on_save(args, SimpleNamespace(global_step=2), control)
+    resumed = EarlyStopping(eval_steps=1, patience=5)
+    resumed.context = es.context
+    monkeypatch.setattr(rlpost.eval.runner, "evaluate_model", lambda *a, **k: pytest.fail("re-evaluated on resume"))
+    resumed.on_train_begin(args, SimpleNamespace(global_step=2), control, model=model)
+    assert resumed.history == [(0, 0.5), (1, 0.7), (2, 0.6)] and resumed.best == (1, 0.7) and resumed.bad_evals == 1
+    assert torch.equal(resumed.best_state["weight"], torch.full((1, 2), 1.0))
+    resumed.on_train_end(args, SimpleNamespace(global_step=2), control, model=model)
+    assert torch.equal(model.weight, torch.full((1, 2), 1.0))  # the best weights of step 1, from the checkpoint
+
+
+def test_collapse_series_survives_a_resume(tmp_path) -> None:
+    args, control = SimpleNamespace(output_dir=str(tmp_path)), SimpleNamespace(should_training_stop=False)
+    detector = CollapseDetector(window=2)
+    for share in (0.5, 0.6):
+        detector.on_log(args, SimpleNamespace(global_step=1), control, logs={SHARE_KEY: share, "entropy": 1.0})
+    (tmp_path / "checkpoint-2").mkdir()
+    detector.on_save(args, SimpleNamespace(global_step=2), control)
+    resumed = CollapseDetector(window=2)
+    resumed.on_train_begin(args, SimpleNamespace(global_step=2), control)
+    assert resumed.series == {SHARE_KEY: [0.5, 0.6], "entropy": [1.0, 1.0]} and resumed.reason is None
+
+
+@pytest.mark.parametrize(("overrides", "metric"), [
+    (["reward=self_consistency"], None),  # the pseudo-reward rises during collapse: no best checkpoint
+    (["reward=accuracy", "guards=offline_labels"], None),  # accuracy against frozen base-model labels
+    (["reward=self_consistency", "guards=srt"], "validation_accuracy"),
+    (["reward=accuracy"], "reward"),  # gold reward: trainer.metric_for_best_model
+])
+def test_best_checkpoint_is_never_ranked_by_a_pseudo_reward(tmp_path, overrides, metric) -> None:
+    import json
+
+    from rlpost.training.checkpointing import COMPLETE_MARKER, commit_callback
+    from rlpost.training.guard_setup import checkpoint_ranking
+    from rlpost.training.guards import EarlyStopping
+    from tests.conftest import compose_recipe
+
+    cfg = compose_recipe("grpo", overrides)
+    early = EarlyStopping(metric="accuracy")
+    early.history = [(1, 0.6), (2, 0.4), (3, 0.3)]  # validation falls while the reward rises
+    callbacks = [early] if cfg.guards.early_stopping else []
+    args = SimpleNamespace(output_dir=str(tmp_path), save_total_limit=1, metric_for_best_model="reward",
+                           greater_is_better=True)
+    callback = commit_callback(args, checkpoint_ranking(cfg, callbacks))
+    for step, reward in [(1, 0.2), (2, 0.9), (3, 0.5), (4, 0.4)]:
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        callback.on_log(args, None, None, logs={"reward": reward})
+        callback.on_save(args, SimpleNamespace(global_step=step, is_world_process_zero=True), None)
+    kept = sorted(int(p.name.split("-")[1]) for p in tmp_path.glob("checkpoint-*"))
+    marker = json.loads((tmp_path / "checkpoint-4" / COMPLETE_MARKER).read_text())
+    assert marker["metric"] == metric
+    assert kept == {None: [4], "validation_accuracy": [1, 4], "reward": [2, 4]}[metric]
+
+
+@pytest.mark.parametrize("group", ["offline_labels", "curriculum"])
+def test_base_labels_cover_the_whole_training_set_by_default(monkeypatch, tmp_path, caplog, group) -> None:
+    import logging
+
+    import torch
+    from datasets import Dataset
+
+    import rlpost.rollout.hf
+    from rlpost.training.guard_setup import label_with_base_model
+    from tests.conftest import compose_recipe
+
+    cfg = compose_recipe("grpo", ["reward=accuracy", f"guards={group}", f"run_dir={tmp_path}"])
+    assert cfg.guards.base_labels.max_rows is None
+    rows = [{"prompt_id": str(i), "question": f"q{i}", "answer": str(i % 7)} for i in range(300)]
+    answers = {r["question"]: [r["answer"]] * 8 for r in rows}
+    monkeypatch.setattr(rlpost.rollout.hf, "HFEngine", lambda *a, **k: FakeEngine(answers))
+    template = lambda row: [{"role": "user", "content": row["question"]}]  # noqa: E731
+    with caplog.at_level(logging.INFO, logger="rlpost.training.guard_setup"):
+        labelled = label_with_base_model(cfg, torch.nn.Linear(1, 1), None, template, Dataset.from_list(rows))
+    assert len(labelled) == 300
+    assert "labelling 300 of 300 training rows" in caplog.text
+    cfg.guards.base_labels.max_rows = 40
+    with caplog.at_level(logging.INFO, logger="rlpost.training.guard_setup"):
+        assert len(label_with_base_model(cfg, torch.nn.Linear(1, 1), None, template, Dataset.from_list(rows))) == 40
+    assert "guards.base_labels.max_rows=40: labelling and training on the first 40 of 300" in caplog.text
+    cfg.guards.base_labels.max_rows = 0
+    with pytest.raises(ConfigError, match="guards.base_labels.max_rows=0"):
+        label_with_base_model(cfg, torch.nn.Linear(1, 1), None, template, Dataset.from_list(rows))

@@ -7,6 +7,7 @@ from typing import Any
 
 from rlpost.eval.evaluate import EvalSettings, evaluate
 from rlpost.rollout.hf import HFEngine
+from rlpost.training.zero3 import full_parameters
 
 
 def settings_from_cfg(eval_cfg: Any, seed: int = 0) -> EvalSettings:
@@ -25,11 +26,16 @@ def settings_from_cfg(eval_cfg: Any, seed: int = 0) -> EvalSettings:
 def evaluate_model(
     model: Any, tokenizer: Any, dataset: Any, template: Any, eval_cfg: Any, out_dir: str | Path | None, seed: int = 0
 ) -> dict[str, float]:
-    """Greedy accuracy (+ pass@k/maj@k when ``eval.k > 1``) of ``model`` on ``dataset``; restores train mode."""
+    """Greedy accuracy (+ pass@k/maj@k when ``eval.k > 1``) of ``model`` on ``dataset``; restores train mode.
+
+    Every rank must call it (rows are sharded over ranks; under ZeRO-3 the weights are gathered first).
+    """
     was_training = model.training
     model.eval()
     try:
-        engine = HFEngine(model, tokenizer, max_batch_size=eval_cfg.batch_size, autocast_dtype=eval_cfg.autocast_dtype)
-        return evaluate(engine, dataset, template, settings_from_cfg(eval_cfg, seed), out_dir)
+        with full_parameters(model):
+            engine = HFEngine(model, tokenizer, max_batch_size=eval_cfg.batch_size,
+                              autocast_dtype=eval_cfg.autocast_dtype)
+            return evaluate(engine, dataset, template, settings_from_cfg(eval_cfg, seed), out_dir)
     finally:
         model.train(was_training)

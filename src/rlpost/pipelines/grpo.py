@@ -38,7 +38,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     from transformers import set_seed
 
     from rlpost.training.grpo_trainer import GRPOTrainer
-    from rlpost.training.guard_setup import apply_guards, skip_zero_advantage_setting
+    from rlpost.training.guard_setup import apply_guards, checkpoint_ranking, skip_zero_advantage_setting
 
     set_seed(cfg.seed)
     run_dir = Path(cfg.run_dir)
@@ -58,7 +58,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
                           train_dataset=to_grpo_rows(train_ds, template), processing_class=tokenizer,
                           peft_config=build_peft(cfg.get("peft")), rollout_func=build_rollout_func(cfg.rollout),
-                          callbacks=[*callbacks, *build_callbacks(cfg), commit_callback(args)],
+                          callbacks=[*callbacks, *build_callbacks(cfg),
+                                     commit_callback(args, checkpoint_ranking(cfg, callbacks))],
                           skip_zero_advantage=skip_zero_advantage_setting(cfg))
     run_trainer(trainer, cfg, args.output_dir, final_dir=run_dir / "final")  # resume, train, save; disk-full check
     results["train"] = {"steps": trainer.state.global_step, "train_runtime_s": trainer.state.log_history[-1].get(

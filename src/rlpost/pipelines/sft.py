@@ -29,6 +29,7 @@ from rlpost.tracking import start_run
 from rlpost.training.checkpointing import commit_callback
 from rlpost.training.model import build_peft, load_policy
 from rlpost.training.trl_args import build_trl_args
+from rlpost.training.zero3 import full_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,8 @@ def score_rows(scorer: Any, model: Any, tokenizer: Any, rows: list[dict[str, str
                split: str) -> dict[str, float]:
     """AUC / accuracy / log-loss of ``scorer`` on prompt rows with gold labels from ``labelled``, plus ``seconds``."""
     start = time.perf_counter()
-    scores = scorer.score(model, tokenizer, [r["prompt"] for r in rows], desc=f"{split} AUC")
+    with full_parameters(model):  # ZeRO-3: whole weights, scored outside the engine
+        scores = scorer.score(model, tokenizer, [r["prompt"] for r in rows], desc=f"{split} AUC")
     return {**binary_metrics([r["label"] for r in labelled], scores, split=split),
             "seconds": time.perf_counter() - start}
 

@@ -26,6 +26,7 @@ from transformers import TrainerCallback
 from rlpost.distributed import is_main
 from rlpost.eval.binary import binary_metrics
 from rlpost.training.checkpointing import write_json_atomic
+from rlpost.training.zero3 import full_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -101,18 +102,21 @@ class AucEarlyStopping(TrainerCallback):
         if self.history and self.history[-1]["step"] == state.global_step:
             return
         start = time.perf_counter()
-        scores = self.scorer.score(model, self.tokenizer, self.prompts, desc="valid AUC")
-        metrics = {"step": float(state.global_step), **binary_metrics(self.labels, scores, split="valid"),
-                   "seconds": time.perf_counter() - start}
-        self.history.append(metrics)
-        logger.info("step %d: valid AUC %.4f, accuracy %.4f", state.global_step, metrics["auc"], metrics["accuracy"])
-        if self.log_fn is not None:
-            self.log_fn({f"sft/valid_{k}": v for k, v in metrics.items()})
-        if metrics["auc"] > self.best_auc:
-            self.best_auc, self.best_step, self.misses = metrics["auc"], state.global_step, 0
-            if is_main():
-                self.save_best(model)
-        else:
+        with full_parameters(model):  # ZeRO-3: whole weights for scoring and for saving the best adapter
+            scores = self.scorer.score(model, self.tokenizer, self.prompts, desc="valid AUC")
+            metrics = {"step": float(state.global_step), **binary_metrics(self.labels, scores, split="valid"),
+                       "seconds": time.perf_counter() - start}
+            self.history.append(metrics)
+            logger.info("step %d: valid AUC %.4f, accuracy %.4f", state.global_step, metrics["auc"],
+                        metrics["accuracy"])
+            if self.log_fn is not None:
+                self.log_fn({f"sft/valid_{k}": v for k, v in metrics.items()})
+            improved = metrics["auc"] > self.best_auc
+            if improved:
+                self.best_auc, self.best_step, self.misses = metrics["auc"], state.global_step, 0
+                if is_main():
+                    self.save_best(model)
+        if not improved:
             self.misses += 1
             if self.patience and self.misses >= self.patience:
                 logger.info("early stopping at step %d: no valid AUC gain for %d evaluations (best %.4f at step %d)",

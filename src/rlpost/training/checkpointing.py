@@ -10,9 +10,14 @@ checkpoints. So rlpost:
 2. after HF's save returns on every rank (a barrier), rank 0 writes ``checkpoint-N/rlpost_complete.json`` atomically
    (temporary file, fsync, ``os.replace``): the checkpoint's commit point, equivalent to write-then-rename. The
    marker lists the checkpoint's files and sizes (:mod:`rlpost.training.manifest`), checked again on resume;
-3. only then rotates: keeps the newest ``keep_last`` committed checkpoints plus the best one by
-   ``trainer.metric_for_best_model``; a deleted checkpoint loses its marker first, so a half-deleted one is never
-   mistaken for a complete one.
+3. only then rotates: keeps the newest ``keep_last`` committed checkpoints plus the best one (:class:`BestBy`: by
+   default ``trainer.metric_for_best_model``; the guards' validation metric when early stopping is on, and no best
+   at all when the reward is a pseudo-reward, see :func:`rlpost.training.guard_setup.checkpoint_ranking`); a
+   deleted checkpoint loses its marker first, so a half-deleted one is never mistaken for a complete one.
+
+Callbacks with state of their own (guards, validation AUC) write it into ``checkpoint-N`` in their ``on_save``,
+which runs before this callback's (it is last in the list), so the marker's file list covers it
+(:func:`save_callback_state`, :func:`load_callback_state`).
 
 :func:`rlpost.pipelines.checkpoints.find_resume_checkpoint` only accepts checkpoints with the marker.
 """
@@ -25,6 +30,8 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +41,8 @@ from rlpost.training.manifest import COMPLETE_MARKER, build_manifest, read_marke
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["COMPLETE_MARKER", "CheckpointCommitCallback", "commit_callback", "write_json_atomic"]
+__all__ = ["COMPLETE_MARKER", "BestBy", "CheckpointCommitCallback", "commit_callback", "load_callback_state",
+           "save_callback_state", "write_json_atomic"]
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
@@ -49,6 +57,32 @@ def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def checkpoint_dir(args: Any, state: Any) -> Path:
+    """``<output_dir>/checkpoint-<global_step>``: the checkpoint HF is saving (in ``on_save``) or resumed from."""
+    return Path(args.output_dir) / f"checkpoint-{state.global_step}"
+
+
+def save_callback_state(args: Any, state: Any, name: str, payload: dict[str, Any]) -> Path:
+    """Write a callback's state as ``checkpoint-N/<name>`` atomically (call from ``on_save``, on rank 0)."""
+    path = checkpoint_dir(args, state) / name
+    write_json_atomic(path, payload)
+    return path
+
+
+def load_callback_state(args: Any, state: Any, name: str) -> dict[str, Any] | None:
+    """The state a callback saved in the checkpoint this run resumed from (call from ``on_train_begin``).
+
+    None on a fresh run (``global_step`` 0) and, with a warning, when the checkpoint has no such file.
+    """
+    if not state.global_step:
+        return None
+    path = checkpoint_dir(args, state) / name
+    if not path.is_file():
+        logger.warning("%s has no %s: that state starts afresh", path.parent, name)
+        return None
+    return json.loads(path.read_text())
 
 
 def remove_checkpoint(path: Path) -> None:
@@ -93,13 +127,28 @@ def _barrier() -> None:
         dist.barrier()
 
 
+@dataclass(frozen=True)
+class BestBy:
+    """Which checkpoint rotation keeps as "best": the one with the best ``metric`` (``metric=None``: none).
+
+    ``score(step)`` gives the value of checkpoint ``step`` (None: unscored); without it, the latest logged value of
+    ``metric`` is used (e.g. GRPO's mean ``reward``).
+    """
+
+    metric: str | None
+    greater_is_better: bool = True
+    score: Callable[[int], float | None] | None = None
+
+
 class CheckpointCommitCallback(TrainerCallback):
     """Commit each checkpoint with a marker once every rank has saved, then rotate (keep-last-N plus best)."""
 
-    def __init__(self, keep_last: int | None, metric: str | None = None, greater_is_better: bool = True) -> None:
+    def __init__(self, keep_last: int | None, metric: str | None = None, greater_is_better: bool = True,
+                 score: Callable[[int], float | None] | None = None) -> None:
         self.keep_last = keep_last
         self.metric = metric
         self.greater_is_better = greater_is_better
+        self.score = score
         self._last_value: float | None = None
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kwargs: Any):
@@ -108,13 +157,20 @@ class CheckpointCommitCallback(TrainerCallback):
         if self.metric and logs and isinstance(logs.get(self.metric), (int, float)):
             self._last_value = float(logs[self.metric])
 
+    def value(self, step: int) -> float | None:
+        """The best-checkpoint metric of the checkpoint at ``step`` (None: unscored)."""
+        if self.metric is None:
+            return None
+        return self.score(step) if self.score is not None else self._last_value
+
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any):
         """All ranks have returned from HF's save once the barrier passes; rank 0 commits and rotates."""
         _barrier()
         if state.is_world_process_zero:
-            path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            path = checkpoint_dir(args, state)
             write_json_atomic(path / COMPLETE_MARKER, {"step": state.global_step, "metric": self.metric,
-                                                       "value": self._last_value, "files": build_manifest(path)})
+                                                       "value": self.value(state.global_step),
+                                                       "files": build_manifest(path)})
             self.rotate(Path(args.output_dir), current=path)
         _barrier()
 
@@ -138,9 +194,13 @@ class CheckpointCommitCallback(TrainerCallback):
             remove_checkpoint(path)
 
 
-def commit_callback(args: Any) -> CheckpointCommitCallback:
-    """Build the callback from the trainer args and turn off HF's own rotation (it would run before the commit)."""
-    callback = CheckpointCommitCallback(args.save_total_limit, getattr(args, "metric_for_best_model", None),
-                                        bool(getattr(args, "greater_is_better", True)))
+def commit_callback(args: Any, best: BestBy | None = None) -> CheckpointCommitCallback:
+    """Build the callback from the trainer args and turn off HF's own rotation (it would run before the commit).
+
+    ``best`` overrides ``metric_for_best_model`` / ``greater_is_better`` of ``args``.
+    """
+    if best is None:
+        best = BestBy(getattr(args, "metric_for_best_model", None), bool(getattr(args, "greater_is_better", True)))
+    callback = CheckpointCommitCallback(args.save_total_limit, best.metric, best.greater_is_better, best.score)
     args.save_total_limit = None
     return callback

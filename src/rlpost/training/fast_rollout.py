@@ -64,6 +64,8 @@ def rlpost_rollout(prompts: list[Any], trainer: Any) -> dict[str, list]:
     model = trainer.accelerator.unwrap_model(trainer.model)
     if trainer.repetition_penalty != 1.0 or trainer.min_p:
         raise ValueError("rollout.engine=rlpost supports temperature/top_p/top_k only (no repetition_penalty, min_p)")
+    from rlpost.training.zero3 import full_parameters
+
     runs = split_runs(prompts)
     was_training = model.training
     model.eval()  # no dropout, and gradient checkpointing (train mode only) would disable the KV cache
@@ -71,7 +73,7 @@ def rlpost_rollout(prompts: list[Any], trainer: Any) -> dict[str, list]:
         # the precision TRL trains in (trainer.bf16, resolved by rlpost.hardware); fp32 runs without autocast
         dtype = torch.bfloat16 if trainer.args.bf16 else torch.float16 if trainer.args.fp16 else None
         autocast = torch.autocast(model.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
-        with torch.no_grad(), autocast:
+        with torch.no_grad(), autocast, full_parameters(model):  # ZeRO-3: whole weights, each rank decodes its own
             by_run = _decode_runs(model, trainer, runs)
     finally:
         model.train(was_training)

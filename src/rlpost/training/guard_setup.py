@@ -12,7 +12,8 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from rlpost.errors import ConfigError
-from rlpost.training.guards import CollapseDetector, write_report
+from rlpost.training.checkpointing import BestBy
+from rlpost.training.guards import CollapseDetector, EarlyStopping, write_report
 from rlpost.training.pseudo_labels import attach_labels, compute_base_labels, label_accuracy
 
 logger = logging.getLogger(__name__)
@@ -45,30 +46,53 @@ def skip_zero_advantage_setting(cfg: Any) -> str:
     return setting
 
 
+def rows_to_label(n_rows: int, max_rows: int | None) -> int:
+    """How many training rows the base-model pass labels (training keeps only those): all unless ``max_rows``.
+
+    Example:
+        >>> rows_to_label(300, None), rows_to_label(300, 256), rows_to_label(100, 256)
+        (300, 256, 100)
+    """
+    if max_rows is None:
+        return n_rows
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        raise ConfigError(f"guards.base_labels.max_rows={max_rows!r} must be a positive integer or null "
+                          "(null = every training row)")
+    return min(n_rows, max_rows)
+
+
 def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: Any) -> Any:
-    """maj@k pseudo-labels and agreement of the (first ``max_rows``) training rows with the current model."""
+    """maj@k pseudo-labels and agreement of the training rows (the first ``max_rows`` when set) with the model."""
     from hydra.utils import instantiate
 
     from rlpost.rollout.hf import HFEngine
+    from rlpost.training.zero3 import full_parameters
 
     bl = cfg.guards.base_labels
     if bl.freeze and uses_self_consistency(cfg.reward):
         raise ConfigError("guards.base_labels.freeze=true trains on frozen labels: use reward=accuracy, "
                           "not reward=self_consistency (which would ignore them)")
-    if bl.max_rows and bl.max_rows < len(train_ds):
-        train_ds = train_ds.select(range(bl.max_rows))
+    total = len(train_ds)
+    n_rows = rows_to_label(total, bl.get("max_rows"))
+    if n_rows < total:
+        logger.warning("guards.base_labels.max_rows=%d: labelling and training on the first %d of %d training rows "
+                       "(null = all)", bl.max_rows, n_rows, total)
+        train_ds = train_ds.select(range(n_rows))
     params = instantiate(bl.params)
+    logger.info("base-model labels: labelling %d of %d training rows with maj@%d", n_rows, total, params.n)
     was_training = model.training
     model.eval()
     try:
-        engine = HFEngine(model, tokenizer, max_batch_size=cfg.eval.batch_size, autocast_dtype=cfg.eval.autocast_dtype)
-        labels = compute_base_labels(engine, train_ds, template, params, cfg.data.answer_format, bl.min_agreement)
+        with full_parameters(model):
+            engine = HFEngine(model, tokenizer, max_batch_size=cfg.eval.batch_size,
+                              autocast_dtype=cfg.eval.autocast_dtype)
+            labels = compute_base_labels(engine, train_ds, template, params, cfg.data.answer_format, bl.min_agreement)
     finally:
         model.train(was_training)
     gold = train_ds["answer"] if "answer" in train_ds.column_names else [None] * len(train_ds)
     quality = label_accuracy([lab for lab, _ in labels], gold)
     logger.info("base-model labels on %d rows: %s", len(labels), quality)
-    write_report(cfg.get("run_dir"), "base_labels", {"rows": len(labels), **quality,
+    write_report(cfg.get("run_dir"), "base_labels", {"rows": len(labels), "train_rows": total, **quality,
                                                      "mean_agreement": sum(s for _, s in labels) / len(labels)})
     return attach_labels(train_ds, labels, freeze=bl.freeze)
 
@@ -105,3 +129,28 @@ def apply_guards(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: 
         detector.run_dir = cfg.get("run_dir")
         callbacks.append(detector)
     return train_ds, callbacks
+
+
+def trains_on_pseudo_reward(cfg: Any) -> bool:
+    """True when the training reward is scored against labels the model made: the online majority vote, or
+    frozen base-model labels (``guards.base_labels.freeze``)."""
+    bl = (cfg.get("guards") or {}).get("base_labels")
+    return uses_self_consistency(cfg.reward) or bool(bl and bl.get("freeze"))
+
+
+def checkpoint_ranking(cfg: Any, callbacks: list[Any]) -> BestBy | None:
+    """Which checkpoint rotation keeps as best (:func:`rlpost.training.checkpointing.commit_callback`).
+
+    The early-stopping validation metric at the checkpoint's step when there is one; otherwise none at all when
+    the reward is a pseudo-reward (SRT: it keeps rising while the policy collapses onto wrong answers); otherwise
+    None, i.e. ``trainer.metric_for_best_model``.
+    """
+    early = next((c for c in callbacks if isinstance(c, EarlyStopping)), None)
+    if early is not None:
+        return BestBy(f"validation_{early.metric}", True, early.value_at)
+    if trains_on_pseudo_reward(cfg):
+        if cfg.trainer.get("metric_for_best_model"):
+            logger.info("checkpoint rotation keeps no best-by-%s checkpoint: the reward is a pseudo-reward "
+                        "(guards=early_stopping keeps the best by validation)", cfg.trainer.metric_for_best_model)
+        return BestBy(None)
+    return None

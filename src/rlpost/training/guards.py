@@ -5,12 +5,18 @@ confidently wrong, the majority share climbs to 1 and the training reward keeps 
 Its mitigations are early stopping on a small labelled validation set (performance peaks before the collapse),
 offline labels and an easy-first curriculum (:mod:`rlpost.training.pseudo_labels`, wired in
 :mod:`rlpost.training.guard_setup`). The callbacks here plug into any transformers/TRL trainer.
+
+Resume: both callbacks write their state into each ``checkpoint-N`` before its commit marker
+(``rlpost_early_stopping.json`` with the best weights in ``rlpost_early_stopping_best.safetensors``, and
+``rlpost_collapse.json``) and read it back when the run resumes from that checkpoint, so a resumed run keeps the
+best step, validation history and collapse series of the interrupted one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +25,15 @@ from typing import Any
 from transformers import TrainerCallback
 
 from rlpost.distributed import is_main
+from rlpost.training.checkpointing import checkpoint_dir, load_callback_state, save_callback_state
+from rlpost.training.zero3 import full_parameters
 
 logger = logging.getLogger(__name__)
 
 SHARE_KEY = "self_consistency/majority_share"
+COLLAPSE_STATE = "rlpost_collapse.json"  # in each checkpoint-N
+EARLY_STATE = "rlpost_early_stopping.json"
+BEST_WEIGHTS = "rlpost_early_stopping_best.safetensors"
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,25 @@ class CollapseDetector(TrainerCallback):
         self.validation: EarlyStopping | None = None
         self.run_dir: str | Path | None = None
 
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any):
+        saved = load_callback_state(args, state, COLLAPSE_STATE)
+        if saved is not None:
+            self.series, self.reason = saved["series"], saved["reason"]
+            logger.info("collapse detector: restored %d logs from %s", len(self.series.get(SHARE_KEY, [])),
+                        checkpoint_dir(args, state).name)
+        return control
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any):
+        if self.reason is not None:  # resumed from a checkpoint written after the collapse was called
+            control.should_training_stop = True
+        return control
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any):
+        """Put the series and the verdict into the checkpoint (before the commit callback's marker)."""
+        if is_main():
+            save_callback_state(args, state, COLLAPSE_STATE, {"series": self.series, "reason": self.reason})
+        return control
+
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kwargs: Any):
         if not logs or SHARE_KEY not in logs:
             return control
@@ -131,7 +161,7 @@ class EarlyStopping(TrainerCallback):
     weights, stop after ``patience`` evaluations without improvement and restore the best at the end.
 
     The validation rows are split off the training set by :func:`rlpost.training.guard_setup.apply_guards`.
-    Holds a CPU copy of the best weights: not for ZeRO-3 (partitioned parameters).
+    Holds a CPU copy of the best weights (whole: under ZeRO-3 they are gathered for the evaluation and the copy).
     """
 
     def __init__(self, eval_steps: int = 10, patience: int = 3, val_size: int = 64, metric: str = "accuracy",
@@ -144,30 +174,45 @@ class EarlyStopping(TrainerCallback):
         self.bad_evals = 0
         self.stopped_early = False
         self.context: dict[str, Any] = {}  # val_ds, template, eval_cfg, run_dir, seed (set by apply_guards)
+        self._best_file: tuple[int, Path] | None = None  # (step, file) of the best weights last saved
+
+    def value_at(self, step: int) -> float | None:
+        """The validation value measured at exactly ``step`` (None if there was no evaluation then).
+
+        Example:
+            >>> es = EarlyStopping(); es.history = [(0, 0.25), (10, 0.5)]
+            >>> es.value_at(10), es.value_at(5)
+            (0.5, None)
+        """
+        return next((value for s, value in reversed(self.history) if s == step), None)
 
     def _evaluate(self, step: int, model: Any, tokenizer: Any) -> None:
         from rlpost.eval.runner import evaluate_model
 
         c = self.context
-        metrics = evaluate_model(model, tokenizer, c["val_ds"], c["template"], c["eval_cfg"], None, c["seed"])
-        value = metrics[self.metric]
-        self.history.append((step, value))
-        logger.info("early stopping: step %d validation %s %.4f", step, self.metric, value)
-        if self.best is None or value > self.best[1] + self.min_delta:
-            self.best, self.bad_evals = (step, value), 0
-            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-        else:
-            self.bad_evals += 1
+        with full_parameters(model):
+            metrics = evaluate_model(model, tokenizer, c["val_ds"], c["template"], c["eval_cfg"], None, c["seed"])
+            value = metrics[self.metric]
+            self.history.append((step, value))
+            logger.info("early stopping: step %d validation %s %.4f", step, self.metric, value)
+            if self.best is None or value > self.best[1] + self.min_delta:
+                self.best, self.bad_evals = (step, value), 0
+                self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            else:
+                self.bad_evals += 1
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, processing_class: Any = None,
                        **kwargs: Any):
+        self.restore(args, state)
         if not self.history:
             self._evaluate(state.global_step, model, processing_class)
         return control
 
     def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, processing_class: Any = None,
                     **kwargs: Any):
-        if state.global_step % self.eval_steps == 0:
+        if self.stopped_early:  # resumed from a checkpoint written after patience ran out
+            control.should_training_stop = True
+        elif state.global_step % self.eval_steps == 0:
             self._evaluate(state.global_step, model, processing_class)
             if self.bad_evals >= self.patience:
                 self.stopped_early = True
@@ -176,9 +221,56 @@ class EarlyStopping(TrainerCallback):
                 control.should_training_stop = True
         return control
 
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any):
+        """Put the history, best step and best weights into the checkpoint (before the commit callback's marker)."""
+        if not is_main():
+            return control
+        best_file = None
+        if self.restore_best and self.best_state is not None and self.best is not None:
+            best_file = self._save_best_weights(checkpoint_dir(args, state) / BEST_WEIGHTS)
+        save_callback_state(args, state, EARLY_STATE, {
+            "history": self.history, "best": self.best, "bad_evals": self.bad_evals,
+            "stopped_early": self.stopped_early, "best_weights": best_file and best_file.name})
+        return control
+
+    def _save_best_weights(self, path: Path) -> Path:
+        """Write the best weights to ``path`` atomically; a hard link to the last file when the best is unchanged."""
+        from safetensors.torch import save_file
+
+        last = self._best_file
+        if last is not None and last[0] == self.best[0] and last[1].is_file():
+            try:
+                os.link(last[1], path)
+                self._best_file = (self.best[0], path)
+                return path
+            except OSError:
+                pass
+        tmp = path.with_name(path.name + ".tmp")
+        save_file({k: v.contiguous() for k, v in self.best_state.items()}, str(tmp))
+        os.replace(tmp, path)
+        self._best_file = (self.best[0], path)
+        return path
+
+    def restore(self, args: Any, state: Any) -> None:
+        """Load the state saved in the checkpoint this run resumed from (nothing on a fresh run)."""
+        saved = load_callback_state(args, state, EARLY_STATE)
+        if saved is None:
+            return
+        self.history = [(int(s), float(v)) for s, v in saved["history"]]
+        self.best = None if saved["best"] is None else (int(saved["best"][0]), float(saved["best"][1]))
+        self.bad_evals, self.stopped_early = int(saved["bad_evals"]), bool(saved["stopped_early"])
+        if saved.get("best_weights"):
+            from safetensors.torch import load_file
+
+            path = checkpoint_dir(args, state) / saved["best_weights"]
+            self.best_state, self._best_file = load_file(str(path)), (self.best[0], path)
+        logger.info("early stopping: restored %d evaluations from %s (best %s)", len(self.history),
+                    checkpoint_dir(args, state).name, self.best)
+
     def on_train_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any):
         if self.restore_best and self.best_state is not None and self.best is not None:
-            model.load_state_dict(self.best_state)
+            with full_parameters(model, modify=True):
+                model.load_state_dict(self.best_state)
             logger.info("early stopping: restored the best weights (step %d, %s %.4f)", self.best[0], self.metric,
                         self.best[1])
         write_report(self.context.get("run_dir"), "early_stopping", self.summary())

@@ -146,23 +146,24 @@ def load_policy(model_cfg: Any, for_training: bool = True) -> tuple[Any, Any]:
         model_cfg: the ``model`` config group (``path`` or ``gguf``, ``dtype``: the weights' dtype, resolved by
             :func:`rlpost.hardware.resolve_dtype`; CPU models keep fp32 master weights and autocast, see
             ``trainer.bf16``).
-        for_training: keep fp32 master weights (TRL autocasts to the ``trainer.bf16`` choice itself).
+        for_training: keep fp32 master weights (TRL autocasts to the ``trainer.bf16`` choice itself). ``False``
+            (generation only): the model is loaded whole even under a ZeRO-3 config
+            (:func:`rlpost.training.zero3.unpartitioned_loading`).
     """
+    from contextlib import nullcontext
+
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     from rlpost.hardware import default_device_type, resolve_dtype
+    from rlpost.training.zero3 import unpartitioned_loading
 
     path = resolve_model_path(model_cfg)
     dtype_name = resolve_dtype(model_cfg.get("dtype", "float32"), device_type=default_device_type(), key="model.dtype")
     dtype = getattr(torch, dtype_name or "float32")
     try:
-        if is_adapter_dir(path):
-            from peft import AutoPeftModelForCausalLM
-
-            model = AutoPeftModelForCausalLM.from_pretrained(path, dtype=dtype).merge_and_unload()
-        else:
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+        with nullcontext() if for_training else unpartitioned_loading():
+            model = _load_model(path, dtype)
         tokenizer = AutoTokenizer.from_pretrained(path)
     except OSError as err:
         raise ConfigError(f"model.path={path}: cannot load model ({str(err).splitlines()[0]})") from err
@@ -170,6 +171,17 @@ def load_policy(model_cfg: Any, for_training: bool = True) -> tuple[Any, Any]:
         tokenizer.pad_token = tokenizer.eos_token
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+def _load_model(path: str, dtype: Any) -> Any:
+    """A causal LM from a HF directory / hub id, or a peft adapter directory merged into its base."""
+    from transformers import AutoModelForCausalLM
+
+    if is_adapter_dir(path):
+        from peft import AutoPeftModelForCausalLM
+
+        return AutoPeftModelForCausalLM.from_pretrained(path, dtype=dtype).merge_and_unload()
+    return AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
 
 
 def build_peft(peft_cfg: Any) -> Any:
