@@ -207,6 +207,8 @@ class DynamicSampler(TrainerCallback, ExportableState):
     # -- generation --------------------------------------------------------------------------------------------------
     def _stream(self, trainer: Any) -> PromptStream:
         if self.stream is None:
+            if not hasattr(trainer.train_dataset, "__getitem__") or not hasattr(trainer.train_dataset, "__len__"):
+                raise ConfigError("algo.dynamic_sampling needs a map-style training dataset (not an iterable one)")
             shuffle = trainer.shuffle_dataset if hasattr(trainer, "shuffle_dataset") else True
             self.stream = PromptStream(len(trainer.train_dataset), trainer.args.seed, bool(shuffle))
             self.stream.cursor = self.cursor

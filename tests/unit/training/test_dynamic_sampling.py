@@ -166,6 +166,19 @@ def test_stream_position_is_checkpointed_and_restored(tiny_model_dir, tmp_path):
     assert starts == [saved["cursor"]]
 
 
+def test_num_iterations_reuses_one_dynamic_batch(tiny_model_dir, tmp_path):
+    """With num_iterations=2 TRL trains twice on one generation batch: dynamic sampling runs once for two steps."""
+    from rlpost.training.dynamic_sampling import DynamicSampler
+
+    sampler = DynamicSampler(max_rounds=3)
+    calls = []
+    original = sampler.generate
+    sampler.generate = lambda trainer, score: calls.append(1) or original(trainer, score)
+    trainer = _trainer(tiny_model_dir, tmp_path, _rows(12, 4), sampler, max_steps=2, num_iterations=2)
+    trainer.train()
+    assert len(calls) == 1 and trainer.state.global_step == 2
+
+
 @pytest.mark.parametrize(("key", "value", "match"), [
     ("max_generation_rounds", 0, "algo.max_generation_rounds=0 must be >= 1"),
     ("max_uninformative_rounds", 0, "algo.max_uninformative_rounds=0 must be >= 1"),

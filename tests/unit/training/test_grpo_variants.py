@@ -1,4 +1,4 @@
-"""GSPO, RLOO and the vLLM rollout correction: each loss differs from GRPO's on the same batch as its definition says."""
+"""GSPO, RLOO and the vLLM rollout correction: each loss differs from GRPO's on one batch as its definition says."""
 
 from __future__ import annotations
 
@@ -109,8 +109,9 @@ def test_vllm_correction_reweights_each_sequence_by_its_rollout_ratio(tiny_model
     ("dapo", {"epsilon_high": 0.28, "mask_truncated_completions": True}),
 ])
 def test_algo_choices_reach_trl(algo, expect):
-    from rlpost.config.validate import validate
     from tests.conftest import compose_recipe
+
+    from rlpost.config.validate import validate
 
     cfg = compose_recipe("grpo", [f"algo={algo}", "logger=none"])
     validate(cfg, world_size=1, cuda_available=False)
