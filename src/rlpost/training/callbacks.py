@@ -33,11 +33,13 @@ class TimeBudgetCallback(TrainerCallback):
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.start = time.monotonic()
 
-    def _snapshot(self, mark: float, elapsed: float, state: Any, model: Any) -> None:
+    def _snapshot(self, mark: float, elapsed: float, state: Any, model: Any, tokenizer: Any) -> None:
         began = time.monotonic()
         if state.is_world_process_zero and self.snapshot_dir is not None and model is not None:
             out = self.snapshot_dir / f"min{mark:g}"
             model.save_pretrained(out)
+            if tokenizer is not None:
+                tokenizer.save_pretrained(out)
             self.taken.append({"minutes": mark, "elapsed_s": round(elapsed, 2), "step": state.global_step,
                                "path": str(out)})
             (self.snapshot_dir / "snapshots.json").write_text(json.dumps(self.taken, indent=1))
@@ -47,7 +49,8 @@ class TimeBudgetCallback(TrainerCallback):
         if self.start is None:
             return control
         while self.marks and time.monotonic() - self.start >= 60.0 * self.marks[0]:
-            self._snapshot(self.marks.pop(0), time.monotonic() - self.start, state, kwargs.get("model"))
+            self._snapshot(self.marks.pop(0), time.monotonic() - self.start, state, kwargs.get("model"),
+                           kwargs.get("processing_class"))
         if time.monotonic() - self.start >= self.max_seconds:
             minutes = self.max_seconds / 60
             logger.info("time budget of %.1f min reached at step %d: stopping (max_train_minutes=null runs all "
