@@ -138,6 +138,21 @@ def test_loss_on_the_concatenated_kept_rows_equals_trl_loss_on_the_same_rows(tin
     assert merged["prompt_ids"].shape == (4, 8) and merged["completion_ids"].shape == (4, 9)
 
 
+def test_rows_out_of_the_loss_stay_out_when_rounds_are_merged():
+    """A round with unscored rows carries TRL's tool_mask (rows out of the loss); a round without gets ones."""
+    from tests.unit.training.test_informative_rows import _batch
+
+    from rlpost.training.dynamic_sampling import concat_rows
+    from rlpost.training.informative_rows import loss_token_count, mask_rows_out_of_loss
+
+    a = mask_rows_out_of_loss(_batch([1.0, -1.0, 0.5, -0.5], seed=1), torch.tensor([False, True, False, False]))
+    b = _batch([0.7, -0.7, 0.2, -0.2], seed=2)
+    merged = concat_rows([(a, [0, 1]), (b, [2, 3])], pad_token_id=0)
+    assert merged["tool_mask"][1].sum() == 0 and merged["tool_mask"][2:].min() == 1
+    expected = a["completion_mask"][0].sum() + b["completion_mask"][2:].sum()
+    assert loss_token_count(merged) == expected
+
+
 def test_stream_position_is_checkpointed_and_restored(tiny_model_dir, tmp_path):
     """A resumed run continues the prompt stream where the checkpoint left it (trainer_state.json)."""
     from transformers import TrainerState
