@@ -29,13 +29,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bench.grpo_arith import evaluate
+from bench.grpo_arith import SPLIT_SEEDS, evaluate
 from bench.report import RESULTS, ROOT, machine_info, pct, run_step, write_results
 
 ARMS: dict[str, list[str] | None] = {"trl": None, "skip": [], "dynamic": ["algo.dynamic_sampling=true"],
                                      "gspo": ["algo=gspo"]}
-VAL = ("plain", 4321)  # validation split: style, generator seed
-TEST = (("plain", 1234), ("word", 999))  # held-out test sets, as in bench/grpo_arith.py
+VAL = ("plain", SPLIT_SEEDS["valid"][0])  # validation split (style, generator seed), as bench/grpo_arith.py's
+TEST = (("plain", SPLIT_SEEDS["test"][0]), ("word", SPLIT_SEEDS["test"][1]))  # held-out test sets, likewise
 REPORT_AT = (10.0, 20.0)
 
 
