@@ -109,3 +109,26 @@ class HashReward:
 
         time.sleep(self.delay_s)
         return [int(hashlib.sha256(completion_text(c).encode()).hexdigest()[:8], 16) / 2**32 for c in completions]
+
+
+class HalfUniformReward(HashReward):
+    """:class:`HashReward` on about half of the prompts and a constant 0.5 on the others (chosen by a hash of the
+    prompt text), so a known share of groups has equal rewards: tests of dynamic sampling.
+
+    Example:
+        >>> r = HalfUniformReward()
+        >>> sorted({len(set(r(prompts=[p] * 4, completions=["a", "b", "c", "d"]))) for p in "pqrstuvw"})
+        [1, 4]
+    """
+
+    __name__ = "half_uniform"
+
+    @staticmethod
+    def is_uniform(prompt: Any) -> bool:
+        import hashlib
+
+        return int(hashlib.sha256(str(prompt).encode()).hexdigest()[:8], 16) % 2 == 0
+
+    def __call__(self, prompts: list[Any], completions: list[Any], **columns: Any) -> list[float]:
+        varied = super().__call__(prompts, completions, **columns)
+        return [0.5 if self.is_uniform(p) else v for p, v in zip(prompts, varied, strict=True)]

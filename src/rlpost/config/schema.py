@@ -23,6 +23,18 @@ class GRPOAlgoConfig:
     mask_truncated_completions: bool = False
     num_iterations: int = 1
     skip_zero_advantage: str = "auto"
+    # token (GRPO) | sequence (GSPO: one length-normalised ratio per completion)
+    importance_sampling_level: str = "token"
+    # grpo | rloo (leave-one-out baseline, rlpost.training.advantages)
+    advantage_estimator: str = "grpo"
+    # DAPO dynamic sampling (rlpost.training.dynamic_sampling)
+    dynamic_sampling: bool = False
+    max_generation_rounds: int = 4
+    max_uninformative_rounds: int = 32
+    # vLLM rollouts: correct the rollout-vs-trainer log-prob mismatch (TRL's vllm_importance_sampling_*)
+    vllm_importance_sampling_correction: bool = True
+    vllm_importance_sampling_mode: str = "sequence_mask"
+    vllm_importance_sampling_clip_max: float | None = 3.0
 
 
 @dataclass

@@ -87,6 +87,32 @@ def validate_grpo(cfg: Any, world_size: int) -> None:
                      bool(cfg.algo.get("entropy_coef", 0.0)) or bool(tr.get("use_adaptive_entropy")),
                      top_entropy_quantile=tr.get("top_entropy_quantile", 1.0),
                      router_aux_loss=bool(tr.get("router_aux_loss_coef")))  # a MoE default is checked by the trainer
+    validate_grpo_variants(cfg.algo, tr)
+
+
+IS_LEVELS = ("token", "sequence")
+VLLM_IS_MODES = ("token_truncate", "token_mask", "sequence_truncate", "sequence_mask")
+
+
+def validate_grpo_variants(algo: Any, trainer: Any) -> None:
+    """GSPO / RLOO / vLLM correction / dynamic sampling keys: valid values and compatible combinations."""
+    from rlpost.training.advantages import check_estimator
+    from rlpost.training.dynamic_sampling import check_dynamic_sampling
+
+    level = algo.get("importance_sampling_level", "token")
+    if level not in IS_LEVELS:
+        raise ConfigError(f"algo.importance_sampling_level={level!r}: choose one of {list(IS_LEVELS)}")
+    mode = algo.get("vllm_importance_sampling_mode", "sequence_mask")
+    if mode not in VLLM_IS_MODES:
+        raise ConfigError(f"algo.vllm_importance_sampling_mode={mode!r}: choose one of {list(VLLM_IS_MODES)}")
+    clip = algo.get("vllm_importance_sampling_clip_max", 3.0)
+    if clip is not None and clip <= 0:
+        raise ConfigError(f"algo.vllm_importance_sampling_clip_max={clip} must be > 0 (or null: no upper bound)")
+    check_estimator(algo.get("advantage_estimator", "grpo"), str(algo.get("scale_rewards", "group")))
+    check_dynamic_sampling(bool(algo.get("dynamic_sampling", False)), trainer.per_device_train_batch_size,
+                           int(trainer.get("steps_per_generation") or trainer.gradient_accumulation_steps),
+                           algo.num_generations, str(algo.get("scale_rewards", "group")),
+                           algo.get("max_generation_rounds", 4), algo.get("max_uninformative_rounds", 32))
 
 
 def validate_divpo(cfg: Any) -> None:

@@ -26,6 +26,7 @@ from rlpost.tracking import start_run
 from rlpost.training.accelerator import prepare_trainer_runtime
 from rlpost.training.callbacks import build_callbacks
 from rlpost.training.checkpointing import commit_callback
+from rlpost.training.dynamic_sampling import build_dynamic_sampler
 from rlpost.training.fast_rollout import build_rollout_func
 from rlpost.training.model import build_peft, load_policy
 from rlpost.training.trl_args import build_trl_args
@@ -60,7 +61,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                           peft_config=build_peft(cfg.get("peft")), rollout_func=build_rollout_func(cfg.rollout),
                           callbacks=[*callbacks, *build_callbacks(cfg),
                                      commit_callback(args, checkpoint_ranking(cfg, callbacks))],
-                          skip_zero_advantage=skip_zero_advantage_setting(cfg))
+                          skip_zero_advantage=skip_zero_advantage_setting(cfg),
+                          dynamic_sampling=build_dynamic_sampler(cfg.algo),
+                          advantage_estimator=cfg.algo.get("advantage_estimator", "grpo"))
     run_trainer(trainer, cfg, args.output_dir, final_dir=run_dir / "final")  # resume, train, save; disk-full check
     results["train"] = {"steps": trainer.state.global_step, "train_runtime_s": trainer.state.log_history[-1].get(
         "train_runtime", float("nan"))}

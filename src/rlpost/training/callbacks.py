@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import time
+from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
@@ -12,20 +15,43 @@ logger = logging.getLogger(__name__)
 
 
 class TimeBudgetCallback(TrainerCallback):
-    """Stop training (and save) once ``max_minutes`` of training wall-clock time have passed.
+    """Stop training (and save) once ``max_minutes`` of training wall-clock time have passed; optionally save the
+    weights at the first step end after each of ``snapshot_minutes`` (``snapshot_dir/min<M>/``, listed with their
+    exact time and step in ``snapshot_dir/snapshots.json``). Saving a snapshot does not count as training time.
 
-    Benchmarks compare methods at equal CPU time rather than equal steps; users get a predictable run length.
+    Benchmarks compare methods at equal CPU time rather than equal steps (accuracy-vs-wall-clock curves from the
+    snapshots); users get a predictable run length.
     """
 
-    def __init__(self, max_minutes: float) -> None:
-        self.max_seconds = 60.0 * max_minutes
+    def __init__(self, max_minutes: float | None, snapshot_minutes: Any = (), snapshot_dir: Any = None) -> None:
+        self.max_seconds = 60.0 * max_minutes if max_minutes else math.inf
+        self.marks = sorted(float(m) for m in (snapshot_minutes or ()))
+        self.snapshot_dir = Path(snapshot_dir) if snapshot_dir else None
+        self.taken: list[dict[str, Any]] = []
         self.start: float | None = None
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.start = time.monotonic()
 
+    def _snapshot(self, mark: float, elapsed: float, state: Any, model: Any, tokenizer: Any) -> None:
+        began = time.monotonic()
+        if state.is_world_process_zero and self.snapshot_dir is not None and model is not None:
+            out = self.snapshot_dir / f"min{mark:g}"
+            model.save_pretrained(out)
+            if tokenizer is not None:
+                tokenizer.save_pretrained(out)
+            self.taken.append({"minutes": mark, "elapsed_s": round(elapsed, 2), "step": state.global_step,
+                               "path": str(out)})
+            (self.snapshot_dir / "snapshots.json").write_text(json.dumps(self.taken, indent=1))
+        self.start += time.monotonic() - began  # the pause is not training time
+
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-        if self.start is not None and time.monotonic() - self.start >= self.max_seconds:
+        if self.start is None:
+            return control
+        while self.marks and time.monotonic() - self.start >= 60.0 * self.marks[0]:
+            self._snapshot(self.marks.pop(0), time.monotonic() - self.start, state, kwargs.get("model"),
+                           kwargs.get("processing_class"))
+        if time.monotonic() - self.start >= self.max_seconds:
             minutes = self.max_seconds / 60
             logger.info("time budget of %.1f min reached at step %d: stopping (max_train_minutes=null runs all "
                         "trainer.max_steps)", minutes, state.global_step)
@@ -35,8 +61,9 @@ class TimeBudgetCallback(TrainerCallback):
 
 
 def build_callbacks(cfg: Any) -> list[Any]:
-    """Callbacks selected by top-level config keys (``max_train_minutes``)."""
+    """Callbacks selected by top-level config keys (``max_train_minutes``, ``snapshot_minutes``)."""
     callbacks: list[Any] = []
-    if cfg.get("max_train_minutes"):
-        callbacks.append(TimeBudgetCallback(cfg.max_train_minutes))
+    if cfg.get("max_train_minutes") or cfg.get("snapshot_minutes"):
+        callbacks.append(TimeBudgetCallback(cfg.get("max_train_minutes"), cfg.get("snapshot_minutes"),
+                                            Path(cfg.run_dir) / "snapshots"))
     return callbacks

@@ -1,4 +1,5 @@
-"""rlpost's ``trl.GRPOTrainer``: TRL's trainer plus the row choices of :mod:`.informative_rows`."""
+"""rlpost's ``trl.GRPOTrainer``: TRL's trainer plus the row choices of :mod:`.informative_rows`, DAPO dynamic
+sampling (:mod:`.dynamic_sampling`) and the RLOO advantage (:mod:`.advantages`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 from trl import GRPOTrainer as TRLGRPOTrainer
 
+from rlpost.training.advantages import check_estimator, combined_rewards, leave_one_out
+from rlpost.training.dynamic_sampling import DynamicSampler
 from rlpost.training.informative_rows import (
     drop_rows,
     loss_token_count,
@@ -22,12 +25,20 @@ class GRPOTrainer(TRLGRPOTrainer):
     Args:
         skip_zero_advantage: ``auto`` (default: on when exact), ``true`` (on; a ConfigError when it would change the
             loss) or ``false``; see :func:`rlpost.training.informative_rows.resolve_skip`.
+        dynamic_sampling: a :class:`~rlpost.training.dynamic_sampling.DynamicSampler`, or None (off).
+        advantage_estimator: ``grpo`` (TRL's) or ``rloo`` (:mod:`rlpost.training.advantages`).
         *args, **kwargs: passed to ``trl.GRPOTrainer``.
     """
 
-    def __init__(self, *args: Any, skip_zero_advantage: Any = "auto", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, skip_zero_advantage: Any = "auto", dynamic_sampling: DynamicSampler | None = None,
+                 advantage_estimator: str = "grpo", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._unscored_rows: Any = None
+        self._last_rewards_per_func: Any = None
+        self.advantage_estimator = check_estimator(advantage_estimator, str(self.scale_rewards))
+        self.dynamic_sampler = dynamic_sampling
+        if dynamic_sampling is not None:
+            self.add_callback(dynamic_sampling)  # checkpoints its prompt-stream position
         self.skip_zero_advantage = resolve_skip(
             skip_zero_advantage, self.loss_type, self.beta,
             bool(getattr(self, "_entropy_bonus_enabled", self.args.entropy_coef)),
@@ -36,12 +47,24 @@ class GRPOTrainer(TRLGRPOTrainer):
     def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         self._unscored_rows = rewards_per_func.isnan().all(dim=1)  # every process's rows (gathered)
+        self._last_rewards_per_func = rewards_per_func
         return rewards_per_func
 
     def _generate_and_score_completions(self, inputs: Any) -> dict[str, Any]:
-        """TRL's batch, with the rows no reward scored taken out of every term of the loss and of its normaliser."""
+        if self.dynamic_sampler is not None and self.model.training:
+            return self.dynamic_sampler.generate(self, self._score_rows)
+        return self._score_rows(inputs)
+
+    def _score_rows(self, inputs: Any) -> dict[str, Any]:
+        """TRL's batch, with the rows no reward scored taken out of every term of the loss and of its normaliser,
+        and the RLOO advantage when chosen."""
         self._unscored_rows = None
         batch = super()._generate_and_score_completions(inputs)
+        if self.advantage_estimator == "rloo":
+            n, rank = len(inputs), self.accelerator.process_index
+            advantages = leave_one_out(combined_rewards(self._last_rewards_per_func, self.reward_weights),
+                                       self.num_generations if self.model.training else self.num_generations_eval)
+            batch["advantages"] = advantages[rank * n:(rank + 1) * n].to(batch["advantages"])
         unscored, self._unscored_rows = self._unscored_rows, None
         if unscored is None or not bool(unscored.any()):  # the same answer on every process: the mask is gathered
             return batch
