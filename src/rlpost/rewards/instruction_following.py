@@ -80,6 +80,7 @@ class InstructionFollowingReward:
                  soft_constraints: Sequence[Any] | None = None, question: Sequence[str] | None = None,
                  prompt_id: Sequence[str] | None = None, log_metric: Any = None, **_: Any) -> list[float | None]:
         n = len(completions)
+        prompts = prompts if prompts is not None else [""] * n
         texts = [completion_text(c) for c in completions]
         questions = questions_for(prompts, question)
         ids = [list(instruction_id_list[i] or []) if instruction_id_list is not None else [] for i in range(n)]
