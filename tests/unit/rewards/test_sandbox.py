@@ -45,7 +45,8 @@ def test_a_hang_the_timer_cannot_stop_is_killed_and_the_rest_still_run(sandbox):
 
 def test_scratch_folder_is_writable_network_subprocess_and_exit_are_contained(sandbox):
     codes = {
-        "scratch": "def check_following(i, r):\n    open('x.txt', 'w').write(r)\n    return open('x.txt').read() == r\n",
+        "scratch": ("def check_following(i, r):\n    open('x.txt', 'w').write(r)\n"
+                    "    return open('x.txt').read() == r\n"),
         "socket": ("import socket\ndef check_following(i, r):\n"
                    "    socket.create_connection(('127.0.0.1', 9), timeout=1)\n    return True\n"),
         "subprocess": "import subprocess\ndef check_following(i, r):\n    subprocess.run(['ls'])\n    return True\n",
