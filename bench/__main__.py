@@ -20,6 +20,7 @@ SUITE: dict[str, tuple[str, list[str]]] = {
     "eval_speed": ("bench.eval_speed", ["--model", "smollm2_135m", "--questions", "64", "--k", "8"]),
     "sft_step": ("bench.sft_step", ["--model", "smollm2_135m", "--steps", "6"]),
     "grpo_arith": ("bench.grpo_arith", ["--minutes", "20"]),
+    "ifeval_grpo": ("bench.ifeval_grpo", ["--minutes", "30"]),
     "self_consistency": ("bench.self_consistency", []),
     "divpo": ("bench.divpo", []),
     "tallrec": ("bench.tallrec", []),
