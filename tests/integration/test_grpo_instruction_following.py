@@ -37,3 +37,25 @@ def test_grpo_on_generated_constraint_prompts_moves_weights_and_logs_per_type_ra
     assert {"prompt_strict", "instruction_loose", "prompt_strict_se"} <= set(results["after"])
     samples = (tmp_path / "eval_after" / "samples.jsonl").read_text().splitlines()
     assert len(samples) == 4 and "strict" in json.loads(samples[0])
+
+
+def test_rlpost_eval_scores_a_constraint_file_and_names_a_bad_row(tmp_path):
+    from rlpost.errors import DataError
+    from rlpost.evaluate import run
+
+    rows = [{"key": 1, "prompt": "Write a haiku.", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]},
+            {"key": 2, "prompt": "Write a list.", "instruction_id_list": ["detectable_format:number_bullet_lists",
+                                                                          "startend:end_checker"],
+             "kwargs": [{"num_bullets": 2}, {"end_phrase": "Done."}]}]
+    path = tmp_path / "constraints.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    overrides = ["model=tiny_random", "data=ifeval", f"data.eval_source.path={path}", "eval=instruction_following",
+                 "eval.max_new_tokens=4"]
+    metrics = run(pipeline_cfg("evaluate", overrides, tmp_path / "run"))
+    assert metrics["n_prompts"] == 2 and metrics["n_instructions"] == 3
+    assert metrics["n/startend:end_checker"] == 1
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["prompt_strict"] == metrics["prompt_strict"]
+    rows[1]["kwargs"][1] = {"end_phrasing": "Done."}
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(DataError, match=r"constraints.jsonl: row 2: constraint 1 \(startend:end_checker\): kwargs"):
+        run(pipeline_cfg("evaluate", overrides, tmp_path / "run2"))

@@ -71,7 +71,7 @@ def split_topics(split: str) -> list[str]:
 
     Example:
         >>> split_topics("validation")[:2]
-        ['gardening', 'honey bees']
+        ['gardening', 'healthy breakfasts']
     """
     if split not in ("train", "validation"):
         raise DataError(f"data.source.split={split!r}: choose train or validation")

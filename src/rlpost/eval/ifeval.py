@@ -32,7 +32,7 @@ def clustered_stderr(hits: Sequence[float], sizes: Sequence[int]) -> float:
 
     Example:
         >>> round(clustered_stderr([1, 0, 2, 1], [1, 1, 2, 2]), 3)
-        0.204
+        0.203
     """
     n, total = len(sizes), sum(sizes)
     if n < 2 or total == 0:
