@@ -15,9 +15,12 @@ As in ``if-verifiable``, text up to a closing ``</think>`` tag is dropped before
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import json
-from collections.abc import Sequence
+import random
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,14 +80,32 @@ def build_checker(instruction_id: str, kwargs: dict[str, Any], prompt: str = "")
         raise ValueError(f"unknown instruction id {instruction_id!r} (IFEval knows {len(known)} ids, e.g. "
                          "'punctuation:no_comma')")
     checker = known[instruction_id](instruction_id)
+    given = {k: v for k, v in kwargs.items() if v is not None}
     try:
-        checker.build_description(**{k: v for k, v in kwargs.items() if v is not None})
+        with seeded_draws(instruction_id, given):
+            checker.build_description(**given)
         args = checker.get_instruction_args()
         if args and "prompt" in args:
             checker.build_description(prompt=prompt)
     except (TypeError, ValueError, KeyError) as err:
         raise ValueError(f"kwargs {kwargs} do not match the {instruction_id!r} checker ({err})") from None
     return checker
+
+
+@contextlib.contextmanager
+def seeded_draws(instruction_id: str, kwargs: dict[str, Any]) -> Iterator[None]:
+    """Seed the global RNG from the constraint while a checker is built, then restore it.
+
+    IFEval's checkers draw a random value for a missing or invalid kwarg (IFEval's own data has a
+    ``keywords:letter_frequency`` row with ``letter: "#"``, which makes the checker pick a random letter); seeding
+    from the constraint gives that draw the same value on every call, so verdicts are reproducible.
+    """
+    state = random.getstate()
+    random.seed(hashlib.sha256(json.dumps([instruction_id, kwargs], sort_keys=True, default=str).encode()).hexdigest())
+    try:
+        yield
+    finally:
+        random.setstate(state)
 
 
 def loose_variants(response: str) -> list[str]:
