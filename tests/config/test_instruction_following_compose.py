@@ -48,3 +48,17 @@ def test_unknown_eval_task_is_a_config_error(tiny_model_dir):
     model, tok = load_policy(cfg.model)
     with pytest.raises(ConfigError, match="eval.task='essays'"):
         evaluate_model(model, tok, [], None, cfg.eval, None)
+
+
+@pytest.mark.parametrize("node", ["reward.funcs.judge.model", "reward.funcs.instruction_following.verifier.model"])
+def test_the_judge_model_defaults_to_the_policy_and_can_be_set_apart(node):
+    """The docs' ``reward.funcs.judge.model.path=DIR`` once failed: Hydra cannot override inside ``${model}``."""
+    from omegaconf import OmegaConf
+
+    reward = "judge" if ".judge." in node else "verif"
+    default = compose_recipe("grpo", ["model=tiny_random", f"reward={reward}"])
+    assert OmegaConf.select(default, f"{node}.tiny") is True and OmegaConf.select(default, f"{node}.path") is None
+    apart = compose_recipe("grpo", ["model=tiny_random", f"reward={reward}", f"{node}.path=/models/judge",
+                                    f"{node}.tiny=false"])
+    assert OmegaConf.select(apart, f"{node}.path") == "/models/judge" and apart.model.path is None
+    assert OmegaConf.select(apart, f"{node}.tiny") is False and apart.model.tiny is True
