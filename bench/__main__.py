@@ -21,6 +21,7 @@ SUITE: dict[str, tuple[str, list[str]]] = {
     "sft_step": ("bench.sft_step", ["--model", "smollm2_135m", "--steps", "6"]),
     "grpo_arith": ("bench.grpo_arith", ["--minutes", "20"]),
     "grpo_tta": ("bench.grpo_tta", ["report"]),
+    "ifeval_grpo": ("bench.ifeval_grpo", ["--minutes", "30"]),
     "self_consistency": ("bench.self_consistency", []),
     "divpo": ("bench.divpo", []),
     "tallrec": ("bench.tallrec", []),

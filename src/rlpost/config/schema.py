@@ -86,6 +86,8 @@ class EvalConfig:
     after: bool = True
     # DivPO eval: also report the mean pairwise MiniLM embedding distance of each prompt's samples
     embedding_spread: bool = False
+    # answers (gold-answer accuracy, pass@k) | instruction_following (IFEval's strict/loose accuracies)
+    task: str = "answers"
 
 
 def config_dirs() -> tuple[Path, Path]:

@@ -4,27 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from rlpost.config.instantiate import instantiate_node
 from rlpost.data.sources import BOOL_COLUMNS, load_file, split_dataset
 
 
 def build_datasets(data_cfg: Any, seed: int = 0) -> tuple[Any, Any]:
     """Return ``(train, eval)``; ``eval`` is None when there is nothing to hold out."""
-    from hydra.utils import instantiate
-
     if data_cfg.get("path"):
         return split_dataset(load_configured_file(data_cfg), data_cfg.eval_size, seed)
-    train = instantiate(data_cfg.source)
-    held_out = instantiate(data_cfg.eval_source) if data_cfg.get("eval_source") else None
+    train = instantiate_node(data_cfg.source)
+    held_out = instantiate_node(data_cfg.eval_source) if data_cfg.get("eval_source") else None
     return train, held_out
 
 
 def build_eval_dataset(data_cfg: Any, seed: int = 0) -> Any:
     """The dataset ``rlpost-eval`` scores: the whole file when ``data.path`` is set, else the held-out generator."""
-    from hydra.utils import instantiate
-
     if data_cfg.get("path"):
         return load_configured_file(data_cfg)
-    return instantiate(data_cfg.eval_source)
+    return instantiate_node(data_cfg.eval_source)
 
 
 def load_configured_file(data_cfg: Any) -> Any:

@@ -140,6 +140,10 @@ def evaluate(
 
 def format_metrics(name: str, metrics: dict[str, float]) -> str:
     """One human-readable line: ``name: accuracy 52.0% (add 20.0%, mul 84.0%) | maj@8 ...``."""
+    if "prompt_strict" in metrics:
+        from rlpost.eval.ifeval import format_if_metrics
+
+        return format_if_metrics(name, metrics)
     parts = [f"accuracy {100 * metrics['accuracy']:.1f}%"]
     groups = [f"{k.split('/', 1)[1]} {100 * v:.1f}%" for k, v in metrics.items() if k.startswith("accuracy/")]
     if groups:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rlpost.errors import ConfigError
 from rlpost.eval.evaluate import EvalSettings, evaluate
 from rlpost.rollout.hf import HFEngine
 from rlpost.training.zero3 import full_parameters
@@ -26,16 +27,24 @@ def settings_from_cfg(eval_cfg: Any, seed: int = 0) -> EvalSettings:
 def evaluate_model(
     model: Any, tokenizer: Any, dataset: Any, template: Any, eval_cfg: Any, out_dir: str | Path | None, seed: int = 0
 ) -> dict[str, float]:
-    """Greedy accuracy (+ pass@k/maj@k when ``eval.k > 1``) of ``model`` on ``dataset``; restores train mode.
+    """Greedy accuracy (+ pass@k/maj@k when ``eval.k > 1``), or IFEval's accuracies with
+    ``eval.task=instruction_following``, of ``model`` on ``dataset``; restores train mode.
 
     Every rank must call it (rows are sharded over ranks; under ZeRO-3 the weights are gathered first).
     """
+    task = eval_cfg.get("task", "answers")
+    if task not in ("answers", "instruction_following"):
+        raise ConfigError(f"eval.task={task!r}: choose answers or instruction_following")
     was_training = model.training
     model.eval()
     try:
         with full_parameters(model):
             engine = HFEngine(model, tokenizer, max_batch_size=eval_cfg.batch_size,
                               autocast_dtype=eval_cfg.autocast_dtype)
+            if task == "instruction_following":
+                from rlpost.eval.ifeval import evaluate_instruction_following
+
+                return evaluate_instruction_following(engine, dataset, template, eval_cfg.max_new_tokens, out_dir)
             return evaluate(engine, dataset, template, settings_from_cfg(eval_cfg, seed), out_dir)
     finally:
         model.train(was_training)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlpost.errors import ConfigError, UserError
+from rlpost.errors import ConfigError
 
 
 def build_rewards(reward_cfg: Any) -> tuple[list[Any], list[float]]:
@@ -13,8 +13,7 @@ def build_rewards(reward_cfg: Any) -> tuple[list[Any], list[float]]:
     Raises:
         ConfigError: a weight names no function, or a function has no weight.
     """
-    from hydra.errors import InstantiationException
-    from hydra.utils import instantiate
+    from rlpost.config.instantiate import instantiate_node
 
     funcs_cfg, weights_cfg = reward_cfg.funcs, reward_cfg.weights
     extra = set(weights_cfg) - set(funcs_cfg)
@@ -27,12 +26,7 @@ def build_rewards(reward_cfg: Any) -> tuple[list[Any], list[float]]:
         weight = weights_cfg[name]
         if weight == 0:
             continue
-        try:
-            func = instantiate(node)
-        except InstantiationException as err:  # surface a reward's own ConfigError as the one-line CLI error
-            if isinstance(err.__cause__, UserError):
-                raise err.__cause__ from None
-            raise
+        func = instantiate_node(node)  # a reward's own ConfigError stays the one-line CLI error
         func.__name__ = name
         funcs.append(func)
         weights.append(float(weight))

@@ -1,0 +1,50 @@
+"""bench.ifeval_grpo: evaluation sets, per-type training rates, hacking signals, table and plot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from bench.ifeval_grpo import eval_sets, hacking_signals, table, type_rates, write_plot
+
+
+def _metrics(p):
+    m = dict.fromkeys(("prompt_strict", "prompt_loose", "instruction_strict", "instruction_loose"), p)
+    m.update({f"{k}_se": 0.02 for k in list(m)})
+    m.update({"strict/punctuation:no_comma": p, "n/punctuation:no_comma": 66.0, "accuracy": p})
+    return m
+
+
+def test_eval_sets_skip_ifeval_when_choosing_settings():
+    args = argparse.Namespace(eval_tokens=256, val_size=100, arith_size=200, validation_only=True, ifeval_limit=None)
+    assert set(eval_sets(args)) == {"validation", "arith"}
+    args.validation_only, args.ifeval_limit = False, 8
+    assert eval_sets(args)["ifeval"] == ["data=ifeval", "eval=instruction_following", "eval.max_new_tokens=256",
+                                         "data.limit=8"]
+
+
+def test_type_rates_first_and_last_window():
+    steps = [{"if_rate/a": 0.0}, {"if_rate/a": 1.0, "if_rate/b": 0.5}, {"if_rate/a": 1.0}]
+    assert type_rates(steps, window=2) == {"a": (0.5, 1.0), "b": (0.5, 0.5)}
+
+
+def test_hacking_signals_and_table(tmp_path):
+    d = tmp_path / "eval_after_ifeval"
+    d.mkdir()
+    recs = [{"question": "Say hi.", "response": "Say hi. hi"}, {"question": "Q", "response": ""}]
+    (d / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    signals = hacking_signals(tmp_path)
+    assert signals == {"ifeval_after": {"empty": 0.5, "under_10_words": 1.0, "echoes_prompt": 0.5,
+                                        "mean_words": 1.5}}
+    r = {"ifeval": {"before": _metrics(0.2), "after": _metrics(0.3)},
+         "arith": {"before": {"accuracy": 0.435}, "after": {"accuracy": 0.42}},
+         "train": {"steps": 10, "s_per_step": 5.0, "reward_first10": 0.3, "reward_last10": 0.5,
+                   "length_first10": 100.0, "length_last10": 80.0, "peak_rss_mb": 3000.0},
+         "settings": {"minutes": 30, "model": "m", "config_name": "c", "overrides": [], "date": "d"},
+         "hacking_signals": signals, "plot": "x.png"}
+    md = table(r, "ifeval")
+    assert "| ifeval | prompt_strict | 20.0% ± 2.0 | 30.0% ± 2.0 | +10.0 |" in md
+    assert "| arithmetic | accuracy | 43.5% | 42.0% | -1.5 |" in md
+    assert "| punctuation:no_comma | 20.0% | 30.0% | 66 |" in md
+    write_plot(r["ifeval"], tmp_path / "p.png", "ifeval")
+    assert (tmp_path / "p.png").stat().st_size > 1000
