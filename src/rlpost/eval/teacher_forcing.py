@@ -49,20 +49,23 @@ def fp32_lm_head(model: Any) -> Iterator[None]:
         handle.remove()
 
 
-def inference_context(model: Any, autocast_dtype: str | None) -> contextlib.ExitStack:
-    """``inference_mode`` + autocast to ``autocast_dtype`` when the model is float32 (None = no autocast)."""
+def inference_context(model: Any, autocast_dtype: str | None, key: str = "autocast_dtype") -> contextlib.ExitStack:
+    """``inference_mode`` + autocast of a float32 model to ``autocast_dtype`` (``auto``: the hardware rule of
+    :func:`rlpost.hardware.resolve_dtype`; None: no autocast), as :class:`rlpost.rollout.hf.HFEngine` generates."""
     import torch
+
+    from rlpost.hardware import autocast_enabled, resolve_dtype
 
     stack = contextlib.ExitStack()
     stack.enter_context(torch.inference_mode())
-    enabled = autocast_dtype is not None and model.dtype == torch.float32
-    stack.enter_context(torch.autocast(model.device.type, dtype=getattr(torch, autocast_dtype or "bfloat16"),
-                                       enabled=enabled))
+    dtype = resolve_dtype(autocast_dtype, device_type=model.device.type, key=key)
+    if autocast_enabled(dtype, model.dtype):
+        stack.enter_context(torch.autocast(model.device.type, dtype=getattr(torch, dtype)))
     return stack
 
 
 def completion_logprobs(model: Any, tokenizer: Any, prompts: Sequence[str], completions: Sequence[str],
-                        batch_size: int = 8, autocast_dtype: str | None = "bfloat16",
+                        batch_size: int = 8, autocast_dtype: str | None = "auto",
                         add_special_tokens: bool = False) -> list[list[float]]:
     """Per-token log pi(y_t | x, y_<t) of each completion after its prompt, at temperature 1 (teacher forcing).
 
@@ -72,7 +75,8 @@ def completion_logprobs(model: Any, tokenizer: Any, prompts: Sequence[str], comp
         prompts: rendered prompts (chat template applied).
         completions: one completion string per prompt.
         batch_size: pairs per forward pass (memory: batch x longest completion x vocabulary floats).
-        autocast_dtype: autocast a float32 model's forward to this dtype (the LM head stays float32).
+        autocast_dtype: autocast a float32 model's forward to this dtype (``auto``: bf16 where the hardware runs it
+            natively); the LM head stays float32.
         add_special_tokens: passed to the tokenizer (False for rendered chat templates, as generation does).
 
     Returns:
