@@ -84,6 +84,9 @@ def test_label_errors_multi_token_merged_boundary_and_shared_first_token():
         label_token_ids(byte, ["q\n"], [("Yes", "No")])
     assert label_token_ids(byte, ["q\n"], [("Yes", "No")], multi_token="first") == [(byte.convert_tokens_to_ids("Y"),
                                                                                    byte.convert_tokens_to_ids("N"))]
+    # a chat template ending in a special token is followed by the bare word
+    assert label_token_ids(byte, ["<|im_start|>"], [("@", "#")]) == [(byte.convert_tokens_to_ids("@"),
+                                                                       byte.convert_tokens_to_ids("#"))]
     # after "Answer:" both labels start with the byte-level space: "first" falls back to the bare words
     assert label_token_ids(byte, ["Answer:"], [("Yes", "No")], multi_token="first") == label_token_ids(
         byte, ["q\n"], [("Yes", "No")], multi_token="first")

@@ -26,14 +26,19 @@ from rlpost.hardware import autocast_enabled, resolve_dtype
 logger = logging.getLogger(__name__)
 
 
-def label_completion(prompt: str, word: str) -> str:
-    """The text a label word is written as after ``prompt``: bare after whitespace, else after a space.
+def label_completion(prompt: str, word: str, special_tokens: Sequence[str] = ()) -> str:
+    """The text a label word is written as after ``prompt``: bare after whitespace or a special token (a chat
+    template's assistant header), else after a space (``"Answer: Yes"``).
 
     Example:
         >>> label_completion("### Response:\\n", "Yes"), label_completion("Answer:", "Yes")
         ('Yes', ' Yes')
+        >>> label_completion("<|assistant|>", "Yes", special_tokens=["<|assistant|>"])
+        'Yes'
     """
-    return word if not prompt or prompt[-1].isspace() else " " + word
+    if not prompt or prompt[-1].isspace() or any(prompt.endswith(t) for t in special_tokens if t):
+        return word
+    return " " + word
 
 
 def label_token_ids(tokenizer: Any, prompts: Sequence[str], words: Sequence[tuple[str, str]],
@@ -55,8 +60,11 @@ def label_token_ids(tokenizer: Any, prompts: Sequence[str], words: Sequence[tupl
         ConfigError: a label is several tokens (``multi_token=error``), the prompt's last tokens merge with the
             label, or both labels start with the same token.
     """
+    specials = [*getattr(tokenizer, "all_special_tokens", []), *getattr(tokenizer, "added_tokens_encoder", {})]
+
     def first_tokens(spaced: bool) -> list[list[int]]:
-        texts = [label_completion(p, w) if spaced else w for p, pair in zip(prompts, words, strict=True) for w in pair]
+        texts = [label_completion(p, w, specials) if spaced else w
+                 for p, pair in zip(prompts, words, strict=True) for w in pair]
         doubled = [p for p in prompts for _ in range(2)]
         out = []
         for prompt, text, enc in zip(doubled, texts, tokenize_prompt_completion(tokenizer, doubled, texts),
