@@ -125,12 +125,13 @@ def zero_shot_and_icl(args: argparse.Namespace, model: Any, tok: Any, task: str,
     scorer = YesNoScorer(batch_size=args.batch_size, multi_token=args.multi_token)
     prompt = ChatPrompt()
     scores = scorer.score(model, tok, [prompt(r, tok) for r in test], desc=f"{task} zero-shot")
-    out = {"zero_shot": binary_metrics([r["label"] for r in test], scores, split=f"{task}/zero-shot")}
+    labels = [r["label"] for r in test]
+    out = {"zero_shot": binary_metrics(labels, scores, split=f"{task}/zero-shot", logits=True)}
     pool = load_tallrec(task_paths(args.data_root, task)["train_path"])
     rng = random.Random(0)
     icl = [build_icl_prompt(r, sample_demos(pool, args.icl_k, rng, exclude=r), "gold", rng)[0] for r in test]
     scores = scorer.score(model, tok, icl, desc=f"{task} icl k={args.icl_k}")
-    out[f"icl_k{args.icl_k}"] = binary_metrics([r["label"] for r in test], scores, split=f"{task}/icl")
+    out[f"icl_k{args.icl_k}"] = binary_metrics(labels, scores, split=f"{task}/icl", logits=True)
     return out
 
 

@@ -29,6 +29,8 @@ class Group:
     # number of generated tokens, one per completion
     lengths: list[int] | None = None
     rewards: list[float] | None = None
+    # log pi(y_t | x, y_<t) of every completion token at temperature 1, teacher-forced (one list per completion)
+    token_logprobs: list[list[float]] | None = None
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def test_divpo_round_trains_and_resumes(tmp_path: Path) -> None:
         assert p["prompt"][-1]["role"] == "user" and isinstance(p["chosen"], str)
         assert p["meta"]["chosen_reward"] > p["meta"]["rejected_reward"]
     candidates = json.loads((rd / "candidates.jsonl").read_text().splitlines()[0])
-    assert len(candidates["completions"]) == len(candidates["logprobs"]) == 4
+    assert len(candidates["completions"]) == 4 and "token_logprobs" not in candidates  # attribute rarity needs none
     assert results["rounds"][0]["train"]["steps"] == 2
     assert results["rounds"][0]["tokens_per_s"] > 0
     assert "unique/mean_attribute" in results["eval_after"] and "quality/valid_rate" in results["eval_before"]
@@ -104,3 +104,28 @@ def test_divpo_split_stages(tmp_path: Path) -> None:
     assert (rd / "pairs.jsonl").is_file() and not (rd / "policy").exists()
     second = run(tiny_cfg(tmp_path / "run", ["stages=[train]", "trainer.max_steps=1"]))
     assert (rd / "policy" / "model.safetensors").is_file() and second["rounds"][0]["train"]["steps"] == 1
+
+
+def test_divpo_logprob_criterion_is_the_policys_temperature_1_logprob(tmp_path: Path) -> None:
+    """D(y) = -log pi(y|x) of the sampling policy, teacher-forced at T=1: not the T=0.7, top-p=0.5 sampler's."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from rlpost.pipelines.divpo import run
+    from rlpost.training.model import resolve_model_path
+
+    cfg = tiny_cfg(tmp_path / "run", ["algo/diversity=logprob", "rollout.top_p=0.5", "eval.before=false",
+                                      "stages=[generate,score,diversity]"])
+    run(cfg)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "round_0" / "diversity.jsonl").read_text().splitlines()]
+    path = resolve_model_path(cfg.model)
+    model, tok = AutoModelForCausalLM.from_pretrained(path), AutoTokenizer.from_pretrained(path)
+    for row in rows:
+        prompt = tok.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
+        prompt_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+        for completion, score in zip(row["completions"], row["diversity"], strict=True):
+            ids = tok(prompt + completion, add_special_tokens=False)["input_ids"]
+            with torch.no_grad():
+                logp = model(torch.tensor([ids])).logits[0].log_softmax(-1)
+            nll = -sum(logp[t - 1, ids[t]].item() for t in range(len(prompt_ids), len(ids)))
+            assert score == pytest.approx(nll, abs=0.05)  # bf16 body, fp32 head vs all-fp32 here

@@ -121,3 +121,12 @@ def test_loss_positions_match_the_recipe(tmp_path, tiny_model_dir, recipe, promp
         assert labelled == tokens
     else:
         assert labelled <= completion + 1 < tokens  # the answer (and eos) only
+
+
+def test_sft_refuses_a_scorer_label_the_answers_do_not_start_with(tmp_path):
+    from rlpost.errors import ConfigError
+    from rlpost.pipelines.sft import run
+
+    with pytest.raises(ConfigError, match=r"eval.scorer.negative='Bad' is token 'B' after the prompt, but training "
+                                          r"answers 'No.' start with \['N'\]"):
+        run(_cfg(tmp_path, ["eval.scorer.negative=Bad"]))

@@ -106,6 +106,7 @@ def probe(model: Any, tokenizer: Any, scorer: Any, pool: Sequence[dict[str, Any]
                 prompts.append(prompt)
                 label_words.append(labels)
             scores = scorer.score(model, tokenizer, prompts, label_words=label_words, desc=f"{task} {setting} k={k}")
-            metrics = binary_metrics([q["label"] for q in queries], scores, split=f"{task}/{setting}/k={k}")
+            metrics = binary_metrics([q["label"] for q in queries], scores, split=f"{task}/{setting}/k={k}",
+                                     logits=True)
             results.append({"task": task, "setting": setting, "k": k, **metrics})
     return results

@@ -1,13 +1,14 @@
 """DivPO: diverse preference optimisation, online over ``algo.rounds`` rounds, with the DPO loss.
 
 Stages per round r (files in ``<run_dir>/round_<r>/``, each skipped when it exists, so a killed run resumes):
-  generate   candidates.jsonl  N = algo.n completions per prompt + summed log-probs (current policy, HF engine)
+  generate   candidates.jsonl  N = algo.n completions per prompt (current policy, HF engine), + the policy's
+                               teacher-forced token log-probs when the diversity criterion needs them
   score      scored.jsonl      quality reward per completion (cfg.reward, e.g. persona JSON validity)
   diversity  diversity.jsonl   diversity per completion within its pool (algo.diversity)
   select     pairs.jsonl       most diverse of the top-rho band vs least diverse of the bottom-rho band
   train      policy/           trl.DPOTrainer (full or peft=lora); the next round generates from this policy
 Fresh-sample diversity/quality of the base and the final policy: eval_before/, eval_after/ (metrics.json).
-Paper: ../shared/PAPERS.md (DivPO). Launch: ``python -m rlpost.train --config-name divpo [overrides]``.
+Paper: Lanchantin et al., arXiv 2501.18101. Launch: ``python -m rlpost.train --config-name divpo [overrides]``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from rlpost.distributed import broadcast_object, is_main
 from rlpost.pipelines import divpo_stages as st
 from rlpost.pipelines.stages import read_jsonl, run_stage, write_json, write_jsonl
 from rlpost.rewards.build import build_rewards
+from rlpost.selection.diversity import needs_policy_logprobs
 from rlpost.tracking import start_run
 from rlpost.training.trl_args import build_trl_args
 
@@ -94,7 +96,8 @@ def run_round(task: Task, r: int, policy: Path | None, prompts: Any, rd: Path) -
     plan = [
         ("generate", rd / "candidates.jsonl", partial(st.generate_stage, cfg, model_cfg, prompts, task.template,
                                                       rd / "candidates.jsonl", cfg.algo.n, cfg.seed + r,
-                                                      cfg.rollout.temperature)),
+                                                      cfg.rollout.temperature,
+                                                      needs_policy_logprobs(task.diversity))),
         ("score", rd / "scored.jsonl", partial(map_rows, rd / "candidates.jsonl", rd / "scored.jsonl", partial(
             st.score_pools, funcs=task.funcs, weights=task.weights))),
         ("diversity", rd / "diversity.jsonl", partial(map_rows, rd / "scored.jsonl", rd / "diversity.jsonl",

@@ -1,7 +1,8 @@
 """The DivPO stages behind ``pipelines/divpo.py``: generate, score, diversity, select, train, evaluate.
 
 Rows flow through JSONL files in ``round_<r>/``; every row is one prompt's pool
-(``prompt_id, question, prompt, completions, logprobs, lengths`` + ``rewards`` + ``diversity``).
+(``prompt_id, question, prompt, completions, lengths``, ``token_logprobs`` when the diversity criterion needs them,
++ ``rewards`` + ``diversity``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 def to_group(row: dict[str, Any]) -> Group:
     """A pool row -> :class:`Group`."""
     return Group(sample=Sample(prompt_id=row["prompt_id"], question=row["question"]), prompt=row["prompt"],
-                 completions=row["completions"], logprobs=row.get("logprobs"), lengths=row.get("lengths"))
+                 completions=row["completions"], lengths=row.get("lengths"), token_logprobs=row.get("token_logprobs"))
 
 
 def sample_pools(model: Any, tokenizer: Any, dataset: Any, template: Any, params: Any,
@@ -42,8 +43,24 @@ def sample_pools(model: Any, tokenizer: Any, dataset: Any, template: Any, params
     seconds = time.perf_counter() - start
     tokens = sum(sum(g.lengths or []) for g in groups)
     out = [{"prompt_id": g.sample.prompt_id, "question": g.sample.question, "prompt": g.prompt,
-            "completions": g.completions, "logprobs": g.logprobs, "lengths": g.lengths} for g in groups]
+            "completions": g.completions, "lengths": g.lengths} for g in groups]
     return out, {"generate_s": seconds, "generated_tokens": tokens, "tokens_per_s": tokens / max(seconds, 1e-9)}
+
+
+def add_policy_logprobs(model: Any, tokenizer: Any, rows: list[dict[str, Any]],
+                        batch_size: int = 8) -> list[dict[str, Any]]:
+    """Add ``token_logprobs``: log pi(y_t | x, y_<t) of each completion's tokens at temperature 1, teacher-forced.
+
+    The prompt is rendered and tokenised as generation does (chat template, no extra special tokens); the
+    completion's tokens are those of ``prompt + completion`` after the prompt, as TRL's DPO trainer will see them.
+    """
+    from rlpost.eval.teacher_forcing import completion_logprobs
+
+    texts = [tokenizer.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True) for r in rows]
+    prompts = [t for t, r in zip(texts, rows, strict=True) for _ in r["completions"]]
+    completions = [c for r in rows for c in r["completions"]]
+    flat = iter(completion_logprobs(model, tokenizer, prompts, completions, batch_size=batch_size))
+    return [{**r, "token_logprobs": [next(flat) for _ in r["completions"]]} for r in rows]
 
 
 def compute_pool_rewards(row: dict[str, Any], funcs: list[Any], weights: list[float]) -> list[float | None]:
@@ -192,15 +209,23 @@ def write_stats(path: Path, stats: dict[str, Any]) -> None:
 
 
 def generate_stage(cfg: Any, model_cfg: Any, dataset: Any, template: Any, out: Path, n: int, seed: int,
-                   temperature: float) -> dict[str, float]:
-    """Load the policy, sample ``n`` completions per prompt with log-probs, write ``out`` (+ speed stats)."""
+                   temperature: float, policy_logprobs: bool = False) -> dict[str, float]:
+    """Load the policy, sample ``n`` completions per prompt, write ``out`` (+ speed stats).
+
+    With ``policy_logprobs`` the rows also get the policy's teacher-forced ``token_logprobs`` at temperature 1
+    (:func:`add_policy_logprobs`; DivPO's model-probability criterion), timed as ``logprob_s``.
+    """
     from rlpost.rollout.base import SamplingParams
     from rlpost.training.model import load_policy
 
     model, tokenizer = load_policy(model_cfg, for_training=False)
     params = SamplingParams(temperature=temperature, top_p=cfg.rollout.top_p, top_k=cfg.rollout.top_k,
-                            max_new_tokens=cfg.rollout.max_new_tokens, n=n, seed=seed, logprobs=True)
+                            max_new_tokens=cfg.rollout.max_new_tokens, n=n, seed=seed)
     rows, speed = sample_pools(model, tokenizer, dataset, template, params, cfg.algo.generation_batch_size)
+    if policy_logprobs:
+        start = time.perf_counter()
+        rows = add_policy_logprobs(model, tokenizer, rows)
+        speed["logprob_s"] = time.perf_counter() - start
     write_stats(out.with_name("generate_stats.json"), speed)
     write_jsonl(out, rows)
     logger.info("generated %d pools x %d in %.1f s (%.0f tok/s)", len(rows), n, speed["generate_s"],

@@ -47,6 +47,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     model, tokenizer = load_policy(cfg.model)
     splits = instantiate(cfg.data.splits, seed=cfg.seed)
     prompt, scorer = instantiate(cfg.data.prompt), instantiate(cfg.eval.scorer)
+    train = to_prompt_completion(splits["train"], prompt, tokenizer)
+    # the validation/test AUC must read the first token the answers are trained on
+    scorer.check_targets(tokenizer, [{**r, "label": s["label"]} for r, s in zip(train, splits["train"], strict=True)])
     test = to_prompt_completion(splits["test"], prompt, tokenizer)
     results: dict[str, Any] = {}
     if cfg.eval.before:
@@ -57,7 +60,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                            labels=[r["label"] for r in splits["valid"]], save_dir=run_dir / "adapter_best",
                            log_fn=tracker.log)
     trainer = SFTTrainer(model=model, args=args, processing_class=tokenizer, peft_config=build_peft(cfg.get("peft")),
-                         train_dataset=Dataset.from_list(to_prompt_completion(splits["train"], prompt, tokenizer)),
+                         train_dataset=Dataset.from_list(train),
                          callbacks=[callback, commit_callback(args)])  # AUC state goes into each checkpoint first
     start = time.perf_counter()
     run_trainer(trainer, cfg, args.output_dir, final_dir=run_dir / "adapter_last")  # resumes a killed run
@@ -86,7 +89,7 @@ def score_rows(scorer: Any, model: Any, tokenizer: Any, rows: list[dict[str, str
     start = time.perf_counter()
     with full_parameters(model):  # ZeRO-3: whole weights, scored outside the engine
         scores = scorer.score(model, tokenizer, [r["prompt"] for r in rows], desc=f"{split} AUC")
-    return {**binary_metrics([r["label"] for r in labelled], scores, split=split),
+    return {**binary_metrics([r["label"] for r in labelled], scores, split=split, logits=True),
             "seconds": time.perf_counter() - start}
 
 

@@ -177,5 +177,7 @@ class JudgeReward:
     def __call__(self, prompts: list[Any], completions: list[Any], question: Sequence[str] | None = None,
                  **_: Any) -> list[float]:
         model, tok = self.load()
+        from rlpost.eval.yes_no import sigmoid
+
         judged = self.judge_prompts(tok, questions_for(prompts, question), completions)
-        return self.scorer.score(model, tok, judged, desc="judge")
+        return [sigmoid(m) for m in self.scorer.score(model, tok, judged, desc="judge")]

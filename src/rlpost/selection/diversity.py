@@ -1,8 +1,8 @@
 """Diversity criteria for DivPO: ``(group) -> list[float]``, one score per completion, higher = more diverse.
 
 Each criterion scores a completion *within its own pool* (the N completions sampled for one prompt), following
-DivPO (Lanchantin et al., arXiv 2501.18101, §3; see ../shared/PAPERS.md (DivPO)): model probability
-(-log pi(y|x)) and word / attribute frequency come from the paper; embedding distance with MiniLM is rlpost's
+DivPO (Lanchantin et al., arXiv 2501.18101, §3): model probability (-log pi(y|x), teacher-forced at temperature 1)
+and word / attribute frequency come from the paper; embedding distance with MiniLM is rlpost's
 addition. ``random_score`` is not a diversity measure: it breaks reward ties at random, which turns
 ``rho=0`` selection into plain best-vs-worst DPO (the baseline).
 
@@ -89,20 +89,47 @@ def compute_rarity(token_sets: Sequence[Sequence[str]]) -> list[float]:
     return scores
 
 
-def logprob_rarity(group: Group) -> list[float]:
-    """DivPO's model-probability criterion: D(y) = -log pi(y|x), the negated summed token log-probability.
+def logprob_rarity(group: Group, length_normalised: bool = False) -> list[float]:
+    """DivPO's model-probability criterion: D(y) = -log pi(y|x) under the policy that sampled the pool.
+
+    The log-probabilities are the policy's own, teacher-forced at temperature 1 (``Group.token_logprobs``, computed
+    by the DivPO generate stage), not the tempered, top-p log-probs of the sampler. By default D is the paper's
+    -log pi(y|x), summed over the response's tokens; ``length_normalised=True`` divides by the token count (mean
+    surprisal per token), which stops long responses from looking diverse merely for being long.
 
     Raises:
-        ConfigError: the group was generated without log-probabilities.
+        ConfigError: the group has no teacher-forced log-probabilities.
 
     Example:
         >>> from rlpost.datatypes import Sample
-        >>> logprob_rarity(Group(Sample("p", "q"), [], ["a", "b"], logprobs=[-1.5, -0.25]))
-        [1.5, 0.25]
+        >>> g = Group(Sample("p", "q"), [], ["a b", "c"], token_logprobs=[[-1.0, -2.0], [-0.25]])
+        >>> logprob_rarity(g), logprob_rarity(g, length_normalised=True)
+        ([3.0, 0.25], [1.5, 0.25])
     """
-    if group.logprobs is None or len(group.logprobs) != len(group.completions):
-        raise ConfigError(f"algo.diversity=logprob_rarity needs log-probabilities (prompt {group.sample.prompt_id})")
-    return [-lp for lp in group.logprobs]
+    if group.token_logprobs is None or len(group.token_logprobs) != len(group.completions):
+        raise ConfigError(f"algo.diversity=logprob needs the policy's teacher-forced log-probabilities (prompt "
+                          f"{group.sample.prompt_id}); the generate stage adds them when this criterion is selected "
+                          "(remove a candidates.jsonl written without them)")
+    scores = []
+    for lps in group.token_logprobs:
+        total = -sum(lps)
+        scores.append(total / len(lps) if length_normalised and lps else total)
+    return scores
+
+
+logprob_rarity.needs_policy_logprobs = True  # type: ignore[attr-defined]
+
+
+def needs_policy_logprobs(criterion: Any) -> bool:
+    """True if a diversity criterion (a function or a ``functools.partial`` of one) reads ``token_logprobs``.
+
+    Example:
+        >>> needs_policy_logprobs(functools.partial(logprob_rarity, length_normalised=True))
+        True
+        >>> needs_policy_logprobs(word_rarity)
+        False
+    """
+    return bool(getattr(getattr(criterion, "func", criterion), "needs_policy_logprobs", False))
 
 
 def word_rarity(group: Group) -> list[float]:

@@ -104,7 +104,8 @@ class AucEarlyStopping(TrainerCallback):
         start = time.perf_counter()
         with full_parameters(model):  # ZeRO-3: whole weights for scoring and for saving the best adapter
             scores = self.scorer.score(model, self.tokenizer, self.prompts, desc="valid AUC")
-            metrics = {"step": float(state.global_step), **binary_metrics(self.labels, scores, split="valid"),
+            metrics = {"step": float(state.global_step),
+                       **binary_metrics(self.labels, scores, split="valid", logits=True),
                        "seconds": time.perf_counter() - start}
             self.history.append(metrics)
             logger.info("step %d: valid AUC %.4f, accuracy %.4f", state.global_step, metrics["auc"],

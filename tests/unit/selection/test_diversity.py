@@ -11,8 +11,8 @@ from rlpost.errors import ConfigError
 from rlpost.selection import diversity as dv
 
 
-def pool(texts, logprobs=None) -> Group:
-    return Group(Sample("p", "q"), [], list(texts), logprobs=logprobs)
+def pool(texts, token_logprobs=None) -> Group:
+    return Group(Sample("p", "q"), [], list(texts), token_logprobs=token_logprobs)
 
 
 def test_word_rarity_ranks_unique_highest() -> None:
@@ -28,10 +28,13 @@ def test_attribute_rarity_counts_values_per_key() -> None:
     assert scores[3] > 0  # falls back to words
 
 
-def test_logprob_rarity_needs_logprobs() -> None:
-    assert dv.logprob_rarity(pool(["a", "b"], [-3.0, -1.0])) == [3.0, 1.0]
-    with pytest.raises(ConfigError, match="log-probabilities"):
+def test_logprob_rarity_sums_or_averages_policy_logprobs_and_needs_them() -> None:
+    g = pool(["a b c", "d", ""], [[-1.0, -1.0, -1.0], [-2.5], []])
+    assert dv.logprob_rarity(g) == [3.0, 2.5, 0.0]  # the paper's -log pi(y|x): the long response is rarest
+    assert dv.logprob_rarity(g, length_normalised=True) == [1.0, 2.5, 0.0]  # per token: the short one is
+    with pytest.raises(ConfigError, match="algo.diversity=logprob needs the policy's teacher-forced log-prob"):
         dv.logprob_rarity(pool(["a", "b"]))
+    assert dv.needs_policy_logprobs(dv.logprob_rarity) and not dv.needs_policy_logprobs(dv.attribute_rarity)
 
 
 def test_random_score_is_seeded_and_pool_specific() -> None:
