@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -122,7 +122,7 @@ class _Judge(BaseHTTPRequestHandler):
 
 
 def test_endpoint_judge_reads_yes_no_and_scores_timeouts_zero(caplog):
-    server = HTTPServer(("127.0.0.1", 0), _Judge)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Judge)  # the judge sends its requests concurrently
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         judge = EndpointJudgeReward(base_url=f"http://127.0.0.1:{server.server_port}/v1", timeout_s=0.5)
