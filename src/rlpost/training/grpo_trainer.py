@@ -75,16 +75,28 @@ class GRPOTrainer(TRLGRPOTrainer):
         return batch
 
     def _prepare_inputs(self, generation_batch: dict[str, Any]) -> dict[str, Any]:
-        """TRL's micro-batch without the rows out of the loss and, when skipping is on, the zero-advantage rows."""
+        """TRL's micro-batch without the rows out of the loss and, when skipping is on, the zero-advantage rows.
+
+        Every process keeps the same number of rows (the largest kept count, padded with rows that add nothing to
+        the loss: :func:`rlpost.training.informative_rows.pad_kept`): TRL gathers per-row metrics across processes.
+        """
         inputs = super()._prepare_inputs(generation_batch)
         if not self.model.training:
             return inputs
         drop = rows_out_of_loss(inputs)
         if self.skip_zero_advantage and inputs["advantages"].dim() == 1:
             drop = drop | (inputs["advantages"] == 0)
-        if not (self.skip_zero_advantage or bool(drop.any())):
+        # the same answer on every process (the unscored-row mask is gathered): all of them join the gather below
+        if not (self.skip_zero_advantage or "tool_mask" in inputs):
             return inputs
-        kept = drop_rows(inputs, drop)
+        kept = drop_rows(inputs, drop, self._rows_to_keep(drop))
         rows = inputs["advantages"].size(0)
         self._metrics["train"]["zero_adv_rows_skipped"].append(1.0 - kept["advantages"].size(0) / max(1, rows))
         return kept
+
+    def _rows_to_keep(self, drop: Any) -> int:
+        """The most rows any process keeps of its micro-batch (at least 1)."""
+        kept = (~drop).sum().reshape(1)
+        if self.accelerator.num_processes > 1:
+            kept = self.accelerator.gather(kept)
+        return max(1, int(kept.max()))

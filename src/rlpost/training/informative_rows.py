@@ -112,25 +112,25 @@ micro-batch (exact only for dapo, cispo, vespo); set it to auto or false
     return False
 
 
-def drop_rows(batch: dict[str, Any], drop: Any) -> dict[str, Any]:
+def drop_rows(batch: dict[str, Any], drop: Any, keep_at_least: int = 1) -> dict[str, Any]:
     """A copy of a TRL GRPO training batch without the rows where ``drop`` (bool, one per row) is true, the trailing
     completion padding trimmed to the rows kept.
 
-    Keeps one row (the shortest) when every row is dropped, so the step still runs a (zero-gradient) backward on
-    every process, as distributed training needs. ``num_items_in_batch`` is left as it was: it normalises the loss.
-    The prompt columns are kept whole: positions count from the batch's left edge (TRL passes no ``position_ids``).
-    Batches with per-token advantages or image inputs are returned unchanged.
+    When fewer than ``keep_at_least`` rows are left, the shortest dropped rows are kept as padding
+    (:func:`pad_kept`): the step still runs a (zero-gradient) backward on every process, and with ``keep_at_least``
+    the largest kept count over the processes, every process holds the same number of rows, which TRL's per-row
+    ``accelerator.gather`` of the clip-ratio metrics needs. ``num_items_in_batch`` is left as it was: it normalises
+    the loss. The prompt columns are kept whole: positions count from the batch's left edge (TRL passes no
+    ``position_ids``). Batches with per-token advantages or image inputs are returned unchanged.
     """
     import torch
 
     advantages = batch["advantages"]
     if advantages.dim() != 1 or any(key in batch for key in MULTIMODAL_KEYS):
         return batch
-    keep = ~drop.to(device=advantages.device, dtype=torch.bool)
+    keep = pad_kept(~drop.to(device=advantages.device, dtype=torch.bool), batch["completion_mask"], keep_at_least)
     if bool(keep.all()):
         return batch
-    if not bool(keep.any()):
-        keep[int(batch["completion_mask"].sum(1).argmin())] = True
     rows = keep.nonzero().squeeze(1)
     n = advantages.size(0)
     out = {key: value[rows] if torch.is_tensor(value) and value.dim() >= 1 and value.size(0) == n else value
@@ -141,6 +141,29 @@ def drop_rows(batch: dict[str, Any], drop: Any) -> dict[str, Any]:
         if key in out and out[key].dim() == 2 and out[key].size(1) == width:
             out[key] = out[key][:, :used]
     return out
+
+
+def pad_kept(keep: Any, completion_mask: Any, n: int) -> Any:
+    """``keep`` (bool, one per row) with its shortest unkept rows kept as well, until ``n`` rows are kept.
+
+    The rows taken back are rows :func:`drop_rows` was asked to drop, so they add exactly nothing to the loss and its
+    gradient: zero-advantage rows (dropped only under the loss types of :func:`inexact_reason` where that is exact)
+    and rows out of the loss (:func:`mask_rows_out_of_loss`, no token counts). A loss averaged over the rows
+    (``loss_type=grpo``) does count such a row in its row mean; only unscored rows are dropped there.
+
+    Example:
+        >>> import torch
+        >>> mask = torch.tensor([[1, 1, 1], [1, 0, 0], [1, 1, 0], [1, 1, 1]])
+        >>> pad_kept(torch.tensor([True, False, False, False]), mask, 3).tolist()
+        [True, True, True, False]
+    """
+    missing = n - int(keep.sum())
+    if missing <= 0:
+        return keep
+    lengths = completion_mask.sum(1).masked_fill(keep, completion_mask.size(1) + 1)
+    keep = keep.clone()
+    keep[lengths.argsort(stable=True)[:missing]] = True
+    return keep
 
 
 def drop_zero_advantage_rows(batch: dict[str, Any]) -> dict[str, Any]:

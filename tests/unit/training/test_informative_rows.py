@@ -210,3 +210,28 @@ def test_mask_rows_out_of_loss_keeps_an_existing_loss_mask():
     assert out["tool_mask"][[0, 3]].eq(0).all() and torch.equal(out["tool_mask"][1:3], batch["tool_mask"][1:3])
     assert batch["tool_mask"].eq(1).sum() == 24  # the input batch is not modified
     assert int(loss_token_count(out)) == int(batch["completion_mask"][1:3].sum()) - 2  # minus the tool tokens
+
+
+@pytest.mark.parametrize("loss_type", ["dapo", "cispo", "vespo"])
+def test_padding_to_a_common_row_count_leaves_loss_and_gradients_unchanged(tiny_model_dir, tmp_path, loss_type):
+    """Processes pad their kept rows to the largest kept count with dropped rows (a zero-advantage row, then a row out
+    of the loss): TRL's loss and gradients are those of the unpadded micro-batch."""
+    from rlpost.training.informative_rows import drop_rows, loss_token_count, mask_rows_out_of_loss
+
+    trainer = _trainer(tiny_model_dir, tmp_path, loss_type)
+    trainer.model.train()
+    batch = _batch([0.0, 1.2, 0.5, -0.7], completion_lens=(2, 6, 3, 4))
+    batch["old_per_token_logps"] = batch["old_per_token_logps"] * 0.01 - 3.0
+    batch = mask_rows_out_of_loss(batch, torch.tensor([False, False, True, False]))  # row 2: a vote-only row
+    batch["num_items_in_batch"] = loss_token_count(batch)
+    drop = torch.tensor([True, False, True, False])
+    loss, grads = _loss_and_grads(trainer, drop_rows(batch, drop))
+    assert loss.abs() > 0
+    for n, padded_with in [(3, [0.0, 1.2, -0.7]), (4, [0.0, 1.2, 0.5, -0.7])]:
+        padded = drop_rows(batch, drop, keep_at_least=n)
+        assert padded["advantages"].tolist() == pytest.approx(padded_with)  # the shortest dropped row first
+        loss_p, grads_p = _loss_and_grads(trainer, padded)
+        assert torch.allclose(loss, loss_p, rtol=1e-5, atol=1e-7), (n, loss, loss_p)
+        assert grads.keys() == grads_p.keys()
+        for name, g in grads.items():
+            assert torch.allclose(g, grads_p[name], rtol=1e-4, atol=1e-7), (n, name)
