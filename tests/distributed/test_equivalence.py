@@ -53,8 +53,9 @@ DPO = ["--config-name", "divpo", "stages=[train]", "eval.before=false", "trainer
        "trainer.max_grad_norm=0"]
 
 
-def launch(run_dir: Path, nproc: int, overrides: list[str]) -> None:
-    """``python -m rlpost.train`` (1 process) or the same under ``torchrun --nproc_per_node=2`` (gloo, CPU)."""
+def launch(run_dir: Path, nproc: int, overrides: list[str]) -> str:
+    """``python -m rlpost.train`` (1 process) or the same under ``torchrun --nproc_per_node=2`` (gloo, CPU); returns
+    the output."""
     prefix = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"] if nproc > 1 else []
     env = {**os.environ, "RLPOST_RUN_DIR": str(run_dir), "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "ACCELERATE_USE_DEEPSPEED"):
@@ -62,6 +63,7 @@ def launch(run_dir: Path, nproc: int, overrides: list[str]) -> None:
     out = subprocess.run([sys.executable, *prefix, "-m", "rlpost.train", *overrides], env=env, cwd=run_dir.parent,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+    return out.stdout + out.stderr
 
 
 def batch_overrides(per_device: int, accumulation: int = 1) -> list[str]:

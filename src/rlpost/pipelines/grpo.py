@@ -23,7 +23,6 @@ from rlpost.eval.runner import evaluate_model
 from rlpost.pipelines.checkpoints import run_trainer
 from rlpost.rewards.build import build_rewards
 from rlpost.tracking import start_run
-from rlpost.training.accelerator import prepare_trainer_runtime
 from rlpost.training.callbacks import build_callbacks
 from rlpost.training.checkpointing import commit_callback
 from rlpost.training.dynamic_sampling import build_dynamic_sampler
@@ -45,8 +44,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     run_dir = Path(cfg.run_dir)
     tracker = start_run(cfg)
     reward_funcs, reward_weights = build_rewards(cfg.reward)
-    args = build_trl_args(cfg.trainer, reward_weights=reward_weights,  # initialises torch.distributed if needed
-                          **prepare_trainer_runtime(cfg.trainer))
+    args = build_trl_args(cfg.trainer, reward_weights=reward_weights)  # initialises torch.distributed if needed
     model, tokenizer = load_policy(cfg.model)
     template = instantiate(cfg.data.template)
     train_ds, eval_ds = build_datasets(cfg.data, cfg.seed)

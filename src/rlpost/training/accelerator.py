@@ -2,14 +2,13 @@
 
 HF/TRL trainers run DeepSpeed on GPU without help. On a CPU-only machine accelerate finds no distributed backend,
 sets world size 1 on every rank, and DeepSpeed then rejects the batch geometry
-(``train_batch_size is not equal to micro_batch_per_gpu * gradient_acc_step * world_size``). The supported path,
-measured in ../shared/MACHINE-NOTES.md, is: ``DS_ACCELERATOR=cpu``, ``ACCELERATE_USE_DEEPSPEED=true``, a
-pre-built ``accelerate.PartialState(backend="gloo")`` and ``accelerator_config={"use_configured_state": True}``.
+(``train_batch_size is not equal to micro_batch_per_gpu * gradient_acc_step * world_size``). The supported path
+is: ``DS_ACCELERATOR=cpu``, ``ACCELERATE_USE_DEEPSPEED=true``, a pre-built ``accelerate.PartialState(backend="gloo")``
+and ``accelerator_config={"use_configured_state": True}``.
 
-Every pipeline calls :func:`prepare_trainer_runtime` once, before ``build_trl_args``, and passes the returned
-kwargs through::
-
-    args = build_trl_args(cfg.trainer, reward_weights=w, **prepare_trainer_runtime(cfg.trainer))
+:func:`rlpost.training.trl_args.build_trl_args`, through which every pipeline (GRPO, SFT, DivPO's DPO stage)
+builds its TRL config, calls :func:`prepare_trainer_runtime` first and passes the returned kwargs through
+(``tests/distributed/test_deepspeed_pipelines.py``, ``test_grpo_distributed.py``).
 """
 
 from __future__ import annotations

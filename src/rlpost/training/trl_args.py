@@ -46,7 +46,14 @@ def runtime_device_args(trainer_cfg: Any) -> dict[str, Any]:
 
 
 def build_trl_args(trainer_cfg: Any, **runtime: Any) -> Any:
-    """Instantiate ``trainer._target_`` (e.g. ``trl.GRPOConfig``) with runtime kwargs added."""
+    """Instantiate ``trainer._target_`` (e.g. ``trl.GRPOConfig``) with runtime kwargs added.
+
+    Every pipeline builds its TRL config here, so every one first gets the process-group setup of
+    :func:`rlpost.training.accelerator.prepare_trainer_runtime` (DeepSpeed on CPU; a no-op otherwise).
+    """
     from hydra.utils import instantiate
 
-    return instantiate(trainer_cfg, **{**runtime_device_args(trainer_cfg), **runtime})
+    from rlpost.training.accelerator import prepare_trainer_runtime
+
+    return instantiate(trainer_cfg, **{**runtime_device_args(trainer_cfg), **prepare_trainer_runtime(trainer_cfg),
+                                       **runtime})
