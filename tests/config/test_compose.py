@@ -60,7 +60,7 @@ def test_composes_resolves_and_validates(name: str) -> None:
     assert cfg.pipeline.startswith("rlpost.")
     if "rollout" in cfg:
         OmegaConf.set_struct(cfg, False)
-        cfg.rollout.use_vllm = False  # GPU recipes are validated for everything but the GPU itself
+        cfg.rollout.use_vllm = False  # validated for everything but vLLM itself (absent from some venvs)
     validate(cfg, world_size=1, cuda_available=False)
 
 

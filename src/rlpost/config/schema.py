@@ -67,6 +67,11 @@ class RolloutConfig:
     max_new_tokens: int = 256
     # GRPO generation: trl (GRPOTrainer's own generate) or rlpost (shared-prefill decode via rollout_func)
     engine: str = "trl"
+    # vLLM (use_vllm=true; docs/vllm.md): dtype ("auto" = float32 on CPU, vLLM's choice on CUDA), context length
+    # (None = the model's), CPU KV cache in GiB
+    vllm_dtype: str = "auto"
+    vllm_max_model_len: int | None = None
+    vllm_cpu_kv_cache_gib: int = 1
 
 
 @dataclass
