@@ -72,6 +72,12 @@ class RolloutConfig:
     vllm_dtype: str = "auto"
     vllm_max_model_len: int | None = None
     vllm_cpu_kv_cache_gib: int = 1
+    # peft=lora: adapter-only sync; adapter versions directory (None = <output_dir>/vllm_adapters)
+    lora_adapter_sync: bool = True
+    adapter_dir: str | None = None
+    # staleness check every k-th sync (0 = off); tolerance: mean |engine - trainer| probe log-prob, nats/token
+    staleness_check_every: int = 1
+    staleness_tol: float = 0.05
 
 
 @dataclass
