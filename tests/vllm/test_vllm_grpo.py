@@ -22,8 +22,11 @@ def _cfg(tmp_path, model_dir, extra=()):
                         tmp_path)
 
 
-def _engine_model(gen):
-    return gen.llm.llm_engine.model_executor.driver_worker.model_runner.model
+def _engine_param(gen):
+    """PARAM inside the vLLM engine (with LoRA enabled vLLM wraps the layer: ``...down_proj.base_layer.weight``)."""
+    model = gen.llm.llm_engine.model_executor.driver_worker.model_runner.model
+    stem = PARAM.removesuffix(".weight")
+    return next(p for n, p in model.named_parameters() if n.startswith(stem) and n.endswith(".weight")).detach()
 
 
 def _spy_syncs(monkeypatch, record):
@@ -44,7 +47,7 @@ def _spy_syncs(monkeypatch, record):
             def recorded(self, trainer_params):
                 if self.rlpost_settings.adapter_only:
                     return {"adapter": self.lora_request.lora_path, "id": self.lora_request.lora_int_id}
-                engine = dict(_engine_model(self).named_parameters())[PARAM].detach().clone()
+                engine = _engine_param(self).clone()
                 return {"engine": engine, "trainer": trainer_params[PARAM].detach().clone()}
 
         return Spy
@@ -65,3 +68,46 @@ def test_colocate_sync_is_exact_and_logprobs_agree(tmp_path, vllm_model_dir, mon
     logs = [h for h in json.loads((tmp_path / "log_history.json").read_text()) if "loss" in h]
     # vLLM's sampling log-probs vs the trainer's recomputation, every rollout token (fp32 both sides)
     assert len(logs) == 2 and all(h["sampling/sampling_logp_difference/max"] < 1e-3 for h in logs), logs
+
+
+def test_lora_syncs_only_the_adapter_and_rollouts_use_the_step_k_adapter(tmp_path, vllm_model_dir, monkeypatch):
+    from rlpost.pipelines.grpo import run
+    from rlpost.training import vllm_sync
+
+    record = []
+    real = vllm_sync.generation_class
+
+    def spying_class(settings):
+        class Spy(real(settings)):
+            def sync_weights(self):
+                super().sync_weights()
+                ids, n = vllm_sync.probe_ids(self.processing_class)
+                model = self.accelerator.unwrap_model(self.model)
+                record.append({"request": (self.lora_request.lora_int_id, self.lora_request.lora_path),
+                               "engine": self.engine_probe_logprobs(ids, n),
+                               "trainer": vllm_sync.trainer_probe_logprobs(model, ids, n),
+                               "base": _engine_param(self).clone()})
+
+        return Spy
+
+    monkeypatch.setattr(vllm_sync, "generation_class", spying_class)
+    run(_cfg(tmp_path, vllm_model_dir, ["peft=lora", "peft.config.target_modules=[q_proj,v_proj]",
+                                        "peft.config.lora_dropout=0.0"]))
+    assert [r["request"][0] for r in record] == [1, 2]  # a new adapter version under a new id at each sync
+    assert all("vllm_adapters/rank0/v" in r["request"][1] for r in record)
+    for r in record:  # the engine samples from the trainer's current adapter (HF + peft), token for token
+        assert r["engine"] == pytest.approx(r["trainer"], abs=1e-4)
+    assert max(abs(a - b) for a, b in zip(record[0]["engine"], record[1]["engine"], strict=True)) > 1e-3
+    assert (record[0]["base"] == record[1]["base"]).all()  # base weights never pushed
+
+
+def test_staleness_check_stops_a_run_whose_sync_is_skipped(tmp_path, vllm_model_dir, monkeypatch):
+    from trl.generation.vllm_generation import VLLMGeneration
+
+    from rlpost.pipelines.grpo import run
+    from rlpost.training.vllm_sync import StaleEngineError
+
+    monkeypatch.setattr(VLLMGeneration, "sync_weights", lambda self: None)  # the engine keeps the initial weights
+    with pytest.raises(StaleEngineError, match=r"stale at step 1: .* Last verified sync: step 0") as err:
+        run(_cfg(tmp_path, vllm_model_dir, ["rollout.staleness_tol=1e-3"]))
+    assert "\n" not in str(err.value)

@@ -5,6 +5,7 @@ sampling (:mod:`.dynamic_sampling`), the RLOO advantage (:mod:`.advantages`) and
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,7 +45,7 @@ class GRPOTrainer(TRLGRPOTrainer):
 
             with _swapped(trl_grpo, "VLLMGeneration", generation_class(vllm_settings or VLLMRunSettings())):
                 super().__init__(*args, **kwargs)
-            self.vllm_generation.trainer_state = self.state
+            self.vllm_generation.trainer_ref = weakref.ref(self)
         else:
             super().__init__(*args, **kwargs)
         self._unscored_rows: Any = None

@@ -96,7 +96,7 @@ def generation_class(settings: VLLMRunSettings) -> type:
             self.adapter_version = 0
             self.syncs = 0
             self.verified_step: int | None = None
-            self.trainer_state: Any = None  # set by the trainer, for the step number in messages
+            self.trainer_ref: Any = None  # weakref to the trainer, set by it: the step number in messages
             if self.top_k is None:  # rollout.top_k: null means off; vLLM spells that 0 (None fails its validation)
                 self.top_k = 0
             if self.mode != "colocate":
@@ -119,7 +119,8 @@ def generation_class(settings: VLLMRunSettings) -> type:
 
         @property
         def step(self) -> int:
-            return int(self.trainer_state.global_step) if self.trainer_state is not None else self.syncs
+            trainer = self.trainer_ref() if self.trainer_ref is not None else None
+            return int(trainer.state.global_step) if trainer is not None else self.syncs
 
         def sync_weights(self) -> None:
             if self.rlpost_settings.adapter_only and self.mode == "colocate":
