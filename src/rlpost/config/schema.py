@@ -78,6 +78,10 @@ class RolloutConfig:
     # staleness check every k-th sync (0 = off); tolerance: mean |engine - trainer| probe log-prob, nats/token
     staleness_check_every: int = 1
     staleness_tol: float = 0.05
+    # rollout=vllm_server: server URL, per-request timeout, start-up health-check timeout (seconds)
+    server_url: str = "http://127.0.0.1:8000"
+    server_timeout_s: float = 300.0
+    server_startup_timeout_s: float = 240.0
 
 
 @dataclass

@@ -50,6 +50,10 @@ class VLLMRunSettings:
     check_every: int = 1
     tolerance: float = 0.05
     cpu_kv_cache_gib: int = 1
+    # server mode (rollout=vllm_server): URL, per-request and start-up timeouts in seconds
+    server_url: str = "http://127.0.0.1:8000"
+    server_timeout_s: float = 300.0
+    server_startup_timeout_s: float = 240.0
 
 
 def settings_from_cfg(cfg: Any, output_dir: str) -> VLLMRunSettings:
@@ -65,7 +69,10 @@ def settings_from_cfg(cfg: Any, output_dir: str) -> VLLMRunSettings:
         lora_rank=next((r for r in LORA_RANKS if r >= rank), rank),
         adapter_dir=ro.get("adapter_dir") or str(Path(output_dir) / "vllm_adapters"),
         check_every=int(ro.get("staleness_check_every", 1)), tolerance=float(ro.get("staleness_tol", 0.05)),
-        cpu_kv_cache_gib=int(ro.get("vllm_cpu_kv_cache_gib", 1) or 1))
+        cpu_kv_cache_gib=int(ro.get("vllm_cpu_kv_cache_gib", 1) or 1),
+        server_url=ro.get("server_url", "http://127.0.0.1:8000"),
+        server_timeout_s=float(ro.get("server_timeout_s", 300)),
+        server_startup_timeout_s=float(ro.get("server_startup_timeout_s", 240)))
 
 
 class _AdapterLLM:
@@ -80,6 +87,13 @@ class _AdapterLLM:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._llm, name)
+
+
+class _LaunchedServerInfo:
+    """Answers TRL's ``vllm_client.get_server_info()`` for a server started by launch/vllm_server.sh."""
+
+    def get_server_info(self) -> dict[str, Any]:
+        return {"model_config": {"logprobs_mode": "processed_logprobs"}}
 
 
 def generation_class(settings: VLLMRunSettings) -> type:
@@ -99,10 +113,13 @@ def generation_class(settings: VLLMRunSettings) -> type:
             self.trainer_ref: Any = None  # weakref to the trainer, set by it: the step number in messages
             if self.top_k is None:  # rollout.top_k: null means off; vLLM spells that 0 (None fails its validation)
                 self.top_k = 0
-            if self.mode != "colocate":
-                super()._init_vllm()
-                return
             s = self.rlpost_settings
+            if self.mode == "server" and s.adapter_only:
+                self.init_adapter_server()
+                return
+            if self.mode != "colocate":
+                super()._init_vllm()  # full-weight server sync: TRL's NCCL path (CUDA; validate refuses it on CPU)
+                return
             if engine_device() == "cpu":
                 prepare_cpu_env({"vllm_cpu_kv_cache_gib": s.cpu_kv_cache_gib})
             extra = dict(s.llm_kwargs)
@@ -122,9 +139,29 @@ def generation_class(settings: VLLMRunSettings) -> type:
             trainer = self.trainer_ref() if self.trainer_ref is not None else None
             return int(trainer.state.global_step) if trainer is not None else self.syncs
 
+        def init_adapter_server(self) -> None:
+            """Server mode with LoRA: health check, same base model, then adapters go through a directory."""
+            from rlpost.rollout.vllm_server import VLLMServerClient
+
+            s = self.rlpost_settings
+            self.client = VLLMServerClient(s.server_url, s.server_timeout_s)
+            self.client.wait_healthy(s.server_startup_timeout_s)
+            self.served_model = self.client.check_model(self.accelerator.unwrap_model(self.model).name_or_path)
+            # TRL's trainer asks TRL's own server for its logprobs mode; launch/vllm_server.sh starts vLLM with
+            # --logprobs-mode processed_logprobs
+            self.vllm_client = _LaunchedServerInfo()
+            self.accelerator.wait_for_everyone()
+
+        @property
+        def policy_name(self) -> str:
+            """The served model name of the current policy (the adapter version, or the base model)."""
+            return self.lora_request.lora_name if self.lora_request is not None else self.served_model
+
         def sync_weights(self) -> None:
             if self.rlpost_settings.adapter_only and self.mode == "colocate":
                 self.push_adapter()
+            elif self.rlpost_settings.adapter_only:
+                self.push_adapter_to_server()
             else:
                 super().sync_weights()
             self.syncs += 1
@@ -143,9 +180,33 @@ def generation_class(settings: VLLMRunSettings) -> type:
                                             str(path))
             self.llm.reset_prefix_cache()
 
+        def push_adapter_to_server(self) -> None:
+            """Main process: write the adapter version and have the server load it; every rank then samples it."""
+            from vllm.lora.request import LoRARequest
+
+            self.adapter_version += 1
+            name = f"rlpost-policy-v{self.adapter_version}"
+            path = Path(self.rlpost_settings.adapter_dir) / "rank0" / f"v{self.adapter_version:06d}"
+            if self.accelerator.is_main_process:
+                path = save_adapter_version(self.accelerator.unwrap_model(self.model),
+                                            self.rlpost_settings.adapter_dir, 0, self.adapter_version)
+                self.client.load_adapter(name, str(path))
+                if self.lora_request is not None:
+                    self.client.unload_adapter(self.lora_request.lora_name)
+            self.accelerator.wait_for_everyone()
+            self.lora_request = LoRARequest(name, self.adapter_version, str(path))
+
+        def generate(self, prompts: list[list[int]], images: Any, num_generations: int,
+                     profiler: Any = None) -> tuple:
+            if not (self.mode == "server" and self.rlpost_settings.adapter_only):
+                return super().generate(prompts, images, num_generations, profiler)
+            return server_generate(self, prompts)
+
         def engine_probe_logprobs(self, ids: list[int], n_prompt: int) -> list[float]:
             from vllm import SamplingParams
 
+            if self.mode == "server" and self.rlpost_settings.adapter_only:
+                return self.client.prompt_logprobs(self.policy_name, ids, n_prompt)
             out = self.llm.generate([{"prompt_token_ids": ids}], sampling_params=SamplingParams(
                 max_tokens=1, temperature=1.0, prompt_logprobs=0), use_tqdm=False)[0]
             return [out.prompt_logprobs[i][ids[i]].logprob for i in range(n_prompt, len(ids))]
@@ -168,6 +229,31 @@ def generation_class(settings: VLLMRunSettings) -> type:
             return diff
 
     return RlpostVLLMGeneration
+
+
+def server_generate(gen: Any, prompts: list[list[int]]) -> tuple:
+    """Each process asks the server for its own prompts (TRL repeats each prompt G times in a row: one request per
+    distinct count, ``n`` = count); returns TRL's ``(prompt_ids, completion_ids, logprobs, logprob_token_ids)``."""
+    from rlpost.training.fast_rollout import split_runs
+
+    if gen.structured_outputs_regex or gen.repetition_penalty != 1.0 or gen.min_p:
+        raise ValueError("rollout=vllm_server with peft=lora supports temperature/top_p/top_k only")
+    runs = split_runs([tuple(p) for p in prompts])
+    by_run: dict[int, list[dict[str, Any]]] = {}
+    for count in sorted({c for _, c in runs}):
+        idx = [i for i, (_, c) in enumerate(runs) if c == count]
+        out = gen.client.complete(gen.policy_name, [list(runs[i][0]) for i in idx], n=count,
+                                  max_tokens=gen.max_completion_length, temperature=gen.temperature,
+                                  top_p=gen.top_p, top_k=gen.top_k)
+        for k, i in enumerate(idx):
+            by_run[i] = out[k * count:(k + 1) * count]
+    prompt_ids, completion_ids, logprobs = [], [], []
+    for i, (p, _) in enumerate(runs):
+        for c in by_run[i]:
+            prompt_ids.append(list(p))
+            completion_ids.append(c["token_ids"])
+            logprobs.append([[lp] for lp in c["logprobs"]])
+    return prompt_ids, completion_ids, logprobs, None
 
 
 def save_adapter_version(model: Any, root: str | Path, rank: int, version: int, keep: int = 2) -> Path:
