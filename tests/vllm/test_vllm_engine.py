@@ -23,7 +23,10 @@ def engines(vllm_model_dir):
     model, tok = load_policy(OmegaConf.create({"path": str(vllm_model_dir)}), for_training=False)
     model.eval()
     hf = HFEngine(model, tok, autocast_dtype=None, show_progress=False)
-    vl = VLLMEngine.from_model(model, tok, OmegaConf.create({"use_vllm": True, "vllm_max_model_len": 256}))
+    # fp32 is CPU's default; explicit so that CUDA runs (bench/vllm_gpu_check.sh) compare fp32 too
+    cfg = OmegaConf.create({"use_vllm": True, "vllm_max_model_len": 256, "vllm_dtype": "float32",
+                            "gpu_memory_utilization": 0.1})
+    vl = VLLMEngine.from_model(model, tok, cfg)
     return hf, vl
 
 

@@ -18,6 +18,8 @@ def _cfg(tmp_path, model_dir, extra=()):
                                  "reward.funcs.accuracy._target_=rlpost.testing.DigitFractionReward",
                                  "~reward.funcs.accuracy.answer_format", "trainer.learning_rate=1e-2",
                                  "rollout=vllm_colocate", "rollout.vllm_max_model_len=256", "eval=none",
+                                 # CPU's defaults; explicit so that CUDA runs (bench/vllm_gpu_check.sh) compare fp32
+                                 "rollout.vllm_dtype=float32", "rollout.gpu_memory_utilization=0.1",
                                  "trainer.warmup_steps=0", *extra],
                         tmp_path)
 

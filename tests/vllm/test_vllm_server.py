@@ -32,7 +32,8 @@ def server(vllm_model_dir, tmp_path_factory):
     env = {**os.environ, "PYTHON": sys.executable, "VLLM_CPU_OMP_THREADS_BIND": "1"}
     with open(log, "w") as out:
         proc = subprocess.Popen([str(ROOT / "launch" / "vllm_server.sh"), str(vllm_model_dir), str(port),
-                                 "--max-model-len", "256"], stdout=out, stderr=subprocess.STDOUT, env=env)
+                                 "--max-model-len", "256", "--dtype", "float32", "--gpu-memory-utilization", "0.1"],
+                                stdout=out, stderr=subprocess.STDOUT, env=env)
     client = VLLMServerClient(f"http://127.0.0.1:{port}", timeout_s=60)
     try:
         client.wait_healthy(startup_timeout_s=240)
