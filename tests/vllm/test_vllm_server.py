@@ -108,7 +108,10 @@ def test_bad_server_setups_are_one_line_errors(tmp_path, vllm_model_dir, server)
 
 
 def test_cli_unreachable_server_is_one_line(tmp_path, vllm_model_dir):
-    env = {**os.environ, "RLPOST_RUN_DIR": str(tmp_path / "run")}
+    # in-process colocate runs (TRL) leave RANK/MASTER_PORT... in os.environ: a fresh CLI must not inherit them
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR",
+                                                             "MASTER_PORT")}
+    env["RLPOST_RUN_DIR"] = str(tmp_path / "run")
     proc = subprocess.run(
         [sys.executable, "-m", "rlpost.train", "model=hf", f"model.path={vllm_model_dir}", "logger=none",
          "+debug=cpu_smoke", "eval=none", "rollout=vllm_server", "peft=lora",
