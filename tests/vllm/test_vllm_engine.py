@@ -50,3 +50,29 @@ def test_sampling_keeps_settings_and_seed_semantics(engines):
     assert [g.completions for g in first] != [g.completions for g in other]
     assert all(len(g.completions) == 3 and max(g.lengths) <= 6 for g in first)
     assert all(lp < 0 and math.isfinite(lp) for g in first for lp in g.logprobs)
+
+
+def test_rlpost_eval_with_vllm_gives_the_hf_engine_greedy_answers(tmp_path, vllm_model_dir):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "q.jsonl"
+    data.write_text("\n".join(json.dumps({"question": f"What is {i} + 1?", "answer": str(i + 1)}) for i in range(4)))
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR",
+                                                             "MASTER_PORT")}
+    greedy = {}
+    for engine in ("hf", "vllm"):
+        run = tmp_path / engine
+        proc = subprocess.run(
+            [sys.executable, "-m", "rlpost.evaluate", "model=hf", f"model.path={vllm_model_dir}", f"data.path={data}",
+             f"rollout={engine}", "eval.k=2", "eval.max_new_tokens=6", "eval.autocast_dtype=null",
+             "rollout.vllm_max_model_len=256"],
+            capture_output=True, text=True, env={**env, "RLPOST_RUN_DIR": str(run)}, timeout=300, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert json.loads((run / "metrics.json").read_text())["n_questions"] == 4
+        greedy[engine] = [json.loads(line) for line in (run / "samples.jsonl").read_text().splitlines()]
+    keys = [k for k in greedy["hf"][0] if "greedy" in k]
+    assert keys, greedy["hf"][0].keys()
+    assert [[r[k] for k in keys] for r in greedy["vllm"]] == [[r[k] for k in keys] for r in greedy["hf"]]
