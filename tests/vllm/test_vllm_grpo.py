@@ -113,3 +113,23 @@ def test_staleness_check_stops_a_run_whose_sync_is_skipped(tmp_path, vllm_model_
     with pytest.raises(StaleEngineError, match=r"stale at step 1: .* Last verified sync: step 0") as err:
         run(_cfg(tmp_path, vllm_model_dir, ["rollout.staleness_tol=1e-3"]))
     assert "\n" not in str(err.value)
+
+
+def test_offline_pseudo_labels_are_voted_by_the_vllm_engine_before_colocate_training(tmp_path, vllm_model_dir,
+                                                                                       monkeypatch):
+    from rlpost.pipelines.grpo import run
+    from rlpost.rollout import vllm_engine
+
+    calls = []
+    real = vllm_engine.VLLMEngine.generate
+
+    def spy(self, prompts, params, samples=None):
+        calls.append((len(prompts), params.n))
+        return real(self, prompts, params, samples)
+
+    monkeypatch.setattr(vllm_engine.VLLMEngine, "generate", spy)
+    run(_cfg(tmp_path, vllm_model_dir, ["guards=offline_labels", "guards.base_labels.max_rows=4",
+                                        "guards.base_labels.params.n=2",
+                                        "guards.base_labels.params.max_new_tokens=4"]))
+    assert calls and calls[0] == (4, 2), calls
+    assert json.loads((tmp_path / "guards" / "base_labels.json").read_text())["rows"] == 4

@@ -6,7 +6,7 @@ from typing import Any
 
 
 def build_engine(model: Any, tokenizer: Any, rollout_cfg: Any, *, batch_size: int = 64,
-                 autocast_dtype: str | None = "bfloat16", seed: int = 0) -> Any:
+                 autocast_dtype: str | None = "auto", seed: int = 0, dtype_key: str = "eval.autocast_dtype") -> Any:
     """:class:`~rlpost.rollout.vllm_engine.VLLMEngine` when ``rollout.use_vllm`` is true, else
     :class:`~rlpost.rollout.hf.HFEngine`; both take the same :class:`~rlpost.rollout.base.SamplingParams`.
 
@@ -20,4 +20,4 @@ def build_engine(model: Any, tokenizer: Any, rollout_cfg: Any, *, batch_size: in
         return VLLMEngine.from_model(model, tokenizer, rollout_cfg, seed=seed)
     from rlpost.rollout.hf import HFEngine
 
-    return HFEngine(model, tokenizer, max_batch_size=batch_size, autocast_dtype=autocast_dtype)
+    return HFEngine(model, tokenizer, max_batch_size=batch_size, autocast_dtype=autocast_dtype, dtype_key=dtype_key)

@@ -38,13 +38,20 @@ def engine_device() -> str:
 def vllm_dtype(requested: str | None, device_type: str) -> str | None:
     """The ``dtype`` passed to ``vllm.LLM`` (None = vLLM's own choice, the GPU behaviour).
 
+    ``auto`` is float32 on CPU even where bf16 is native (:func:`rlpost.hardware.resolve_dtype` would pick bf16 for
+    the trainer there): a bf16 engine's log-probs differ from an fp32 trainer's by ~4e-3 nats/token against ~1e-5 in
+    fp32 (docs/vllm.md), which the importance-sampling correction and the staleness check would read as drift.
+    Explicit names go through the hardware rule's checks (``bf16`` -> ``bfloat16``, unknown names fail).
+
     Example:
-        >>> vllm_dtype("auto", "cpu"), vllm_dtype("auto", "cuda"), vllm_dtype("bfloat16", "cpu")
-        ('float32', None, 'bfloat16')
+        >>> vllm_dtype("auto", "cpu"), vllm_dtype("auto", "cuda"), vllm_dtype("fp32", "cpu")
+        ('float32', None, 'float32')
     """
-    if requested not in (None, "auto"):
-        return requested
-    return "float32" if device_type == "cpu" else None
+    if requested in (None, "auto"):
+        return "float32" if device_type == "cpu" else None
+    from rlpost.hardware import resolve_dtype
+
+    return resolve_dtype(requested, device_type=device_type, key="rollout.vllm_dtype")
 
 
 def import_vllm() -> Any:
