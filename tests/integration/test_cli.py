@@ -56,7 +56,7 @@ def test_eval_cli_on_a_data_file(tmp_path, tiny_model_dir):
         (["data.path=/no/such.jsonl"], "/no/such.jsonl"),
         (["algo.num_generations=1"], "algo.num_generations=1"),
         (["trainer.per_device_train_batch_size=3"], "divisible by algo.num_generations"),
-        (["rollout=vllm_colocate"], "rollout.use_vllm"),
+        (["rollout=vllm_server"], "rollout.vllm_mode=server without peft=lora"),
         (["algo.skip_zero_advantage=true", "algo.kl_coef=0.1"], "algo.skip_zero_advantage=true: kl_coef=0.1"),
     ],
 )

@@ -27,7 +27,8 @@ def test_valid_config_passes():
         ({"algo": {"num_generations": 1}}, 1, "algo.num_generations"),
         ({"trainer": {"per_device_train_batch_size": 6}}, 1, "per_device_train_batch_size"),
         ({"trainer": {"per_device_train_batch_size": 2}}, 1, "divisible by algo.num_generations"),
-        ({"rollout": {"use_vllm": True}}, 1, "rollout.use_vllm"),
+        ({"rollout": {"use_vllm": True, "vllm_mode": "remote"}}, 1, "rollout.vllm_mode='remote'"),
+        ({"rollout": {"use_vllm": True, "vllm_mode": "server"}}, 1, "rollout.vllm_mode=server without peft=lora"),
         ({"eval": {"k": 0}}, 1, "eval.k"),
         ({"algo": {"skip_zero_advantage": True, "loss_type": "grpo"}}, 1, "algo.skip_zero_advantage=true: loss_type"),
         ({"algo": {"skip_zero_advantage": "yes"}}, 1, "algo.skip_zero_advantage='yes'"),
@@ -44,3 +45,17 @@ def test_invalid_configs_name_the_key(over, ws, key):
 
 def test_world_size_counts_in_batch_geometry():
     validate(_cfg(trainer={"per_device_train_batch_size": 2}), world_size=2, cuda_available=False)
+
+
+def test_vllm_on_cpu_is_accepted_and_missing_vllm_is_one_line(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "vllm" else real(name, *a))
+    validate(_cfg(rollout={"use_vllm": True, "vllm_mode": "colocate"}), world_size=1, cuda_available=False)
+    validate(_cfg(rollout={"use_vllm": True, "vllm_mode": "server"}, peft={"enabled": True}), world_size=1,
+             cuda_available=False)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a))
+    with pytest.raises(ConfigError, match=r"rollout.use_vllm=true but vLLM is not installed: pip install") as err:
+        validate(_cfg(rollout={"use_vllm": True}), world_size=1, cuda_available=False)
+    assert "\n" not in str(err.value)

@@ -67,6 +67,21 @@ class RolloutConfig:
     max_new_tokens: int = 256
     # GRPO generation: trl (GRPOTrainer's own generate) or rlpost (shared-prefill decode via rollout_func)
     engine: str = "trl"
+    # vLLM (use_vllm=true; docs/vllm.md): dtype ("auto" = float32 on CPU, vLLM's choice on CUDA), context length
+    # (None = the model's), CPU KV cache in GiB
+    vllm_dtype: str = "auto"
+    vllm_max_model_len: int | None = None
+    vllm_cpu_kv_cache_gib: int = 1
+    # peft=lora: adapter-only sync; adapter versions directory (None = <output_dir>/vllm_adapters)
+    lora_adapter_sync: bool = True
+    adapter_dir: str | None = None
+    # staleness check every k-th sync (0 = off); tolerance: mean |engine - trainer| probe log-prob, nats/token
+    staleness_check_every: int = 1
+    staleness_tol: float = 0.05
+    # rollout=vllm_server: server URL, per-request timeout, start-up health-check timeout (seconds)
+    server_url: str = "http://127.0.0.1:8000"
+    server_timeout_s: float = 300.0
+    server_startup_timeout_s: float = 240.0
 
 
 @dataclass

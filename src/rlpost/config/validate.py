@@ -23,8 +23,8 @@ def validate(cfg: Any, world_size: int = 1, cuda_available: bool | None = None) 
     if cfg.get("trainer") is not None and cfg.trainer.get("deepspeed"):
         validate_deepspeed(cfg.trainer, world_size)
     rollout = cfg.get("rollout")
-    if rollout is not None and rollout.get("use_vllm") and not cuda_available:
-        raise ConfigError("rollout.use_vllm=true needs a CUDA GPU; on CPU use rollout=hf")
+    if rollout is not None and rollout.get("use_vllm"):
+        validate_vllm(cfg, cuda_available)
     if rollout is not None and "temperature" in rollout and not 0 < rollout.temperature:
         raise ConfigError(f"rollout.temperature={rollout.temperature} must be > 0")
     ev = cfg.get("eval")
@@ -64,6 +64,23 @@ def validate_precision(cfg: Any, device_type: str) -> dict[str, tuple[Any, Any]]
     if choices:
         logger.info(describe_choices(choices, device_type))
     return choices
+
+
+def validate_vllm(cfg: Any, cuda_available: bool) -> None:
+    """vLLM rollouts (docs/vllm.md): a known mode, a weight sync that can work on this hardware, vLLM installed."""
+    import importlib.util
+
+    from rlpost.rollout.vllm_settings import INSTALL_HINT
+
+    mode = cfg.rollout.get("vllm_mode", "colocate")
+    if mode not in ("colocate", "server"):
+        raise ConfigError(f"rollout.vllm_mode={mode!r}: choose colocate or server")
+    lora = bool(cfg.get("peft") and cfg.peft.get("enabled", False))
+    if mode == "server" and not lora and not cuda_available and "num_generations" in cfg.get("algo", {}):
+        raise ConfigError("rollout.vllm_mode=server without peft=lora needs TRL's full-weight sync over NCCL (CUDA "
+                          "only); on CPU use rollout=vllm_colocate, or peft=lora (adapters synced via a directory)")
+    if importlib.util.find_spec("vllm") is None:
+        raise ConfigError(f"rollout.use_vllm=true but vLLM is not installed: {INSTALL_HINT}")
 
 
 def validate_grpo(cfg: Any, world_size: int) -> None:

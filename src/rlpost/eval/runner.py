@@ -7,7 +7,7 @@ from typing import Any
 
 from rlpost.errors import ConfigError
 from rlpost.eval.evaluate import EvalSettings, evaluate
-from rlpost.rollout.hf import HFEngine
+from rlpost.rollout.build import build_engine
 from rlpost.training.zero3 import full_parameters
 
 
@@ -25,12 +25,14 @@ def settings_from_cfg(eval_cfg: Any, seed: int = 0) -> EvalSettings:
 
 
 def evaluate_model(
-    model: Any, tokenizer: Any, dataset: Any, template: Any, eval_cfg: Any, out_dir: str | Path | None, seed: int = 0
+    model: Any, tokenizer: Any, dataset: Any, template: Any, eval_cfg: Any, out_dir: str | Path | None, seed: int = 0,
+    rollout_cfg: Any = None,
 ) -> dict[str, float]:
     """Greedy accuracy (+ pass@k/maj@k when ``eval.k > 1``), or IFEval's accuracies with
     ``eval.task=instruction_following``, of ``model`` on ``dataset``; restores train mode.
 
     Every rank must call it (rows are sharded over ranks; under ZeRO-3 the weights are gathered first).
+    ``rollout_cfg`` picks the engine (:func:`rlpost.rollout.build.build_engine`; None = HF).
     """
     task = eval_cfg.get("task", "answers")
     if task not in ("answers", "instruction_following"):
@@ -39,8 +41,8 @@ def evaluate_model(
     model.eval()
     try:
         with full_parameters(model):
-            engine = HFEngine(model, tokenizer, max_batch_size=eval_cfg.batch_size,
-                              autocast_dtype=eval_cfg.autocast_dtype)
+            engine = build_engine(model, tokenizer, rollout_cfg, batch_size=eval_cfg.batch_size,
+                                  autocast_dtype=eval_cfg.autocast_dtype, seed=seed)
             if task == "instruction_following":
                 from rlpost.eval.ifeval import evaluate_instruction_following
 

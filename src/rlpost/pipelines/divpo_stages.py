@@ -29,14 +29,14 @@ def to_group(row: dict[str, Any]) -> Group:
 
 
 def sample_pools(model: Any, tokenizer: Any, dataset: Any, template: Any, params: Any,
-                 batch_size: int) -> tuple[list[dict[str, Any]], dict[str, float]]:
-    """Sample ``params.n`` completions per prompt; returns pool rows and generation speed."""
-    from rlpost.rollout.hf import HFEngine
+                 batch_size: int, rollout_cfg: Any = None) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Sample ``params.n`` completions per prompt (engine from ``rollout_cfg``); returns pool rows and speed."""
+    from rlpost.rollout.build import build_engine
 
     rows = dataset.to_list()
     prompts = [template(r) for r in rows]
     samples = [Sample(prompt_id=r["prompt_id"], question=r["question"]) for r in rows]
-    engine = HFEngine(model, tokenizer, max_batch_size=batch_size)
+    engine = build_engine(model, tokenizer, rollout_cfg, batch_size=batch_size, seed=params.seed)
     model.eval()
     start = time.perf_counter()
     groups = engine.generate(prompts, params, samples=samples)
@@ -221,7 +221,8 @@ def generate_stage(cfg: Any, model_cfg: Any, dataset: Any, template: Any, out: P
     model, tokenizer = load_policy(model_cfg, for_training=False)
     params = SamplingParams(temperature=temperature, top_p=cfg.rollout.top_p, top_k=cfg.rollout.top_k,
                             max_new_tokens=cfg.rollout.max_new_tokens, n=n, seed=seed)
-    rows, speed = sample_pools(model, tokenizer, dataset, template, params, cfg.algo.generation_batch_size)
+    rows, speed = sample_pools(model, tokenizer, dataset, template, params, cfg.algo.generation_batch_size,
+                               rollout_cfg=cfg.rollout)
     if policy_logprobs:
         start = time.perf_counter()
         rows = add_policy_logprobs(model, tokenizer, rows)

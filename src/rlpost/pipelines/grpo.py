@@ -29,6 +29,7 @@ from rlpost.training.dynamic_sampling import build_dynamic_sampler
 from rlpost.training.fast_rollout import build_rollout_func
 from rlpost.training.model import build_peft, load_policy
 from rlpost.training.trl_args import build_trl_args
+from rlpost.training.vllm_sync import settings_from_cfg
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                                      commit_callback(args, checkpoint_ranking(cfg, callbacks))],
                           skip_zero_advantage=skip_zero_advantage_setting(cfg),
                           dynamic_sampling=build_dynamic_sampler(cfg.algo),
-                          advantage_estimator=cfg.algo.get("advantage_estimator", "grpo"))
+                          advantage_estimator=cfg.algo.get("advantage_estimator", "grpo"),
+                          vllm_settings=settings_from_cfg(cfg, args.output_dir) if args.use_vllm else None)
     run_trainer(trainer, cfg, args.output_dir, final_dir=run_dir / "final")  # resume, train, save; disk-full check
     results["train"] = {"steps": trainer.state.global_step, "train_runtime_s": trainer.state.log_history[-1].get(
         "train_runtime", float("nan"))}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from rlpost.datatypes import Group
 
@@ -29,3 +29,10 @@ class RolloutEngine(Protocol):
     """Generates ``n`` completions per chat prompt."""
 
     def generate(self, prompts: list[list[dict[str, str]]], params: SamplingParams) -> list[Group]: ...
+
+
+def stop_ids_of(model: Any, tokenizer: Any) -> set[int]:
+    """The ids that end a completion (every engine stops on these): tokenizer eos/pad, generation config eos ids."""
+    eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    eos_ids = [] if eos is None else ([eos] if isinstance(eos, int) else list(eos))
+    return {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id, *eos_ids) if i is not None}

@@ -9,7 +9,7 @@ from typing import Any
 
 from rlpost.datatypes import Group, Sample
 from rlpost.hardware import autocast_enabled, resolve_dtype
-from rlpost.rollout.base import SamplingParams
+from rlpost.rollout.base import SamplingParams, stop_ids_of
 
 logger = logging.getLogger(__name__)
 
@@ -185,9 +185,4 @@ class HFEngine:
         return results
 
     def _stop_ids(self) -> set[int]:
-        tok = self.tokenizer
-        return {i for i in (tok.eos_token_id, tok.pad_token_id, *self._eos_ids()) if i is not None}
-
-    def _eos_ids(self) -> list[int]:
-        eos = self.model.generation_config.eos_token_id
-        return [] if eos is None else ([eos] if isinstance(eos, int) else list(eos))
+        return stop_ids_of(self.model, self.tokenizer)

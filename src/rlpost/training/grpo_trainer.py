@@ -1,11 +1,16 @@
 """rlpost's ``trl.GRPOTrainer``: TRL's trainer plus the row choices of :mod:`.informative_rows`, DAPO dynamic
-sampling (:mod:`.dynamic_sampling`) and the RLOO advantage (:mod:`.advantages`)."""
+sampling (:mod:`.dynamic_sampling`), the RLOO advantage (:mod:`.advantages`) and rlpost's vLLM generation
+(:mod:`.vllm_sync`: hardware settings, adapter-only LoRA sync, staleness check)."""
 
 from __future__ import annotations
 
+import contextlib
+import weakref
+from collections.abc import Iterator
 from typing import Any
 
 from trl import GRPOTrainer as TRLGRPOTrainer
+from trl.trainer import grpo_trainer as trl_grpo
 
 from rlpost.training.advantages import check_estimator, combined_rewards, leave_one_out
 from rlpost.training.dynamic_sampling import DynamicSampler
@@ -27,12 +32,22 @@ class GRPOTrainer(TRLGRPOTrainer):
             loss) or ``false``; see :func:`rlpost.training.informative_rows.resolve_skip`.
         dynamic_sampling: a :class:`~rlpost.training.dynamic_sampling.DynamicSampler`, or None (off).
         advantage_estimator: ``grpo`` (TRL's) or ``rloo`` (:mod:`rlpost.training.advantages`).
+        vllm_settings: :class:`~rlpost.training.vllm_sync.VLLMRunSettings` used when ``args.use_vllm`` (None = the
+            defaults for this hardware).
         *args, **kwargs: passed to ``trl.GRPOTrainer``.
     """
 
     def __init__(self, *args: Any, skip_zero_advantage: Any = "auto", dynamic_sampling: DynamicSampler | None = None,
-                 advantage_estimator: str = "grpo", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+                 advantage_estimator: str = "grpo", vllm_settings: Any = None, **kwargs: Any) -> None:
+        args_obj = kwargs.get("args", args[2] if len(args) > 2 else None)
+        if args_obj is not None and args_obj.use_vllm:
+            from rlpost.training.vllm_sync import VLLMRunSettings, generation_class
+
+            with _swapped(trl_grpo, "VLLMGeneration", generation_class(vllm_settings or VLLMRunSettings())):
+                super().__init__(*args, **kwargs)
+            self.vllm_generation.trainer_ref = weakref.ref(self)
+        else:
+            super().__init__(*args, **kwargs)
         self._unscored_rows: Any = None
         self._last_rewards_per_func: Any = None
         self.advantage_estimator = check_estimator(advantage_estimator, str(self.scale_rewards))
@@ -100,3 +115,14 @@ class GRPOTrainer(TRLGRPOTrainer):
         if self.accelerator.num_processes > 1:
             kept = self.accelerator.gather(kept)
         return max(1, int(kept.max()))
+
+
+@contextlib.contextmanager
+def _swapped(module: Any, name: str, value: Any) -> Iterator[None]:
+    """Replace ``module.name`` for the duration of the block (TRL builds its vLLM generation by that name)."""
+    original = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, original)

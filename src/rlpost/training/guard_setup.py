@@ -65,7 +65,7 @@ def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, t
     """maj@k pseudo-labels and agreement of the training rows (the first ``max_rows`` when set) with the model."""
     from hydra.utils import instantiate
 
-    from rlpost.rollout.hf import HFEngine
+    from rlpost.rollout.build import build_engine
     from rlpost.training.zero3 import full_parameters
 
     bl = cfg.guards.base_labels
@@ -84,8 +84,8 @@ def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, t
     model.eval()
     try:
         with full_parameters(model):
-            engine = HFEngine(model, tokenizer, max_batch_size=cfg.eval.batch_size,
-                              autocast_dtype=cfg.eval.autocast_dtype)
+            engine = build_engine(model, tokenizer, cfg.get("rollout"), batch_size=cfg.eval.batch_size,
+                                  autocast_dtype=cfg.eval.autocast_dtype, seed=cfg.seed)  # vLLM with rollout=vllm*
             labels = compute_base_labels(engine, train_ds, template, params, cfg.data.answer_format, bl.min_agreement)
     finally:
         model.train(was_training)
