@@ -11,22 +11,20 @@ import pytest
 
 from tests.integration import test_resume as harness
 
-DYNAMIC = ["reward.funcs.hash._target_=rlpost.testing.HalfUniformReward", "algo.dynamic_sampling=true",
-           "algo.max_generation_rounds=3"]
+DYNAMIC = (*harness.GOLD_OFF, "reward.funcs.hash._target_=rlpost.testing.HalfUniformReward",
+           "algo.dynamic_sampling=true", "algo.max_generation_rounds=3")
 
 
 @pytest.mark.integration
-def test_sigkill_then_rerun_matches_uninterrupted_run_with_dynamic_sampling(tmp_path: Path, monkeypatch) -> None:
+def test_sigkill_then_rerun_matches_uninterrupted_run_with_dynamic_sampling(tmp_path: Path) -> None:
     import json
 
     import torch
 
-    plain_cmd = harness._cmd
-    monkeypatch.setattr(harness, "_cmd", lambda delay_s: [*plain_cmd(delay_s), *DYNAMIC])
     reference, resumed = tmp_path / "reference", tmp_path / "resumed"
-    harness._run(reference, delay_s=0.0)
-    harness._kill_after_first_commit(resumed, delay_s=1.0)
-    out = harness._run(resumed, delay_s=0.0)
+    harness._run(reference, delay_s=0.0, extra=DYNAMIC)
+    harness._kill_after_first_commit(resumed, delay_s=1.0, extra=DYNAMIC)
+    out = harness._run(resumed, delay_s=0.0, extra=DYNAMIC)
     assert "resuming from" in out.stdout + out.stderr
     history = json.loads((reference / "log_history.json").read_text())
     drawn = [h["dynamic_sampling/groups_drawn"] for h in history if "dynamic_sampling/groups_drawn" in h]
