@@ -61,8 +61,19 @@ def compose_recipe(name: str, overrides: list[str] | None = None, config_dir: Pa
                        overrides=[f"hydra.searchpath=[file://{ROOT / 'conf'}]", *(overrides or [])])
 
 
+# The end-to-end tier (``pytest -m e2e``, run by .ci/run after the default suite): tests that launch processes
+# (torchrun, a CLI run killed and resumed), vLLM engines, or a benchmark's smoke run. Chosen by path, so a new test in
+# these places joins the tier without a marker of its own.
+E2E_PATHS = ("tests/distributed/", "tests/vllm/", "tests/integration/test_bench_", "tests/integration/test_resume",
+             "tests/integration/test_sft_resume", "tests/integration/test_dynamic_sampling_resume")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's -m selection reads the markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip gpu-marked tests without CUDA."""
+    """Put the end-to-end tests in the ``e2e`` tier; skip gpu-marked tests without CUDA."""
+    for item in items:
+        if Path(str(item.path)).relative_to(ROOT).as_posix().startswith(E2E_PATHS):
+            item.add_marker(pytest.mark.e2e)
     try:
         import torch
 
