@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from rlpost.datatypes import Sample
 from rlpost.distributed import all_gather_object, is_main, rank, world_size
 from rlpost.errors import DataError
 from rlpost.eval.metrics import mean, pass_at_k
+from rlpost.io import write_json, write_jsonl
 from rlpost.rewards.extract import extract_answer
 from rlpost.rewards.verifiers import math_equal
 from rlpost.rewards.voting import majority_vote
@@ -128,14 +128,15 @@ def evaluate(
         records.append(rec)
     records = [r for part in all_gather_object(records) for r in part]
     metrics = aggregate(records, settings.k, settings.group_by)
-    if out_dir is not None and is_main():
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        with (out / "samples.jsonl").open("w") as fh:
-            for rec in records:
-                fh.write(json.dumps(rec) + "\n")
+    save_evaluation(out_dir, metrics, records)
     return metrics
+
+
+def save_evaluation(out_dir: str | Path | None, metrics: dict[str, Any], records: list[dict[str, Any]]) -> None:
+    """Write ``metrics.json`` and ``samples.jsonl`` (one record per question) atomically, on the main process."""
+    if out_dir is not None and is_main():
+        write_json(Path(out_dir) / "metrics.json", metrics)
+        write_jsonl(Path(out_dir) / "samples.jsonl", records)
 
 
 def format_metrics(name: str, metrics: dict[str, float]) -> str:

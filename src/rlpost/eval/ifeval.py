@@ -10,7 +10,6 @@ type: strict and loose rates and counts. Greedy decoding, one response per promp
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -18,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from rlpost.datatypes import Sample
-from rlpost.distributed import all_gather_object, is_main, rank, world_size
+from rlpost.distributed import all_gather_object, rank, world_size
 from rlpost.errors import DataError
+from rlpost.eval.evaluate import save_evaluation
 from rlpost.eval.metrics import mean, stderr_of_proportion
 from rlpost.rewards.ifeval_checks import check_response, parse_kwargs
 from rlpost.rollout.base import RolloutEngine, SamplingParams
@@ -99,13 +99,7 @@ def evaluate_instruction_following(engine: RolloutEngine, dataset: Any, template
         records.append(rec)
     records = [r for part in all_gather_object(records) for r in part]
     metrics = aggregate(records)
-    if out_dir is not None and is_main():
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        with (out / "samples.jsonl").open("w") as fh:
-            for rec in records:
-                fh.write(json.dumps(rec) + "\n")
+    save_evaluation(out_dir, metrics, records)
     return metrics
 
 

@@ -27,9 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +35,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from rlpost.io import write_json
 from rlpost.training.manifest import COMPLETE_MARKER, build_manifest, read_marker
 
 logger = logging.getLogger(__name__)
@@ -46,17 +45,8 @@ __all__ = ["COMPLETE_MARKER", "BestBy", "CheckpointCommitCallback", "commit_call
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON to ``path`` via a temporary file in the same directory, fsync, then ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write checkpoint state as sorted JSON, atomically (:func:`rlpost.io.write_json`)."""
+    write_json(path, payload, sort_keys=True)
 
 
 def checkpoint_dir(args: Any, state: Any) -> Path:
