@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 
 AUC_STATE = "rlpost_auc_state.json"  # in each checkpoint-N
 BEST_INFO = "rlpost_best.json"  # in adapter_best: which step and AUC the adapter is from
+# The best adapter's copy inside checkpoint-N sits two levels down: transformers < 5.23 takes any direct subfolder
+# holding adapter weights for an extra adapter of a multi-adapter checkpoint, and then does not restore the trained
+# ("default") adapter on resume, so the resumed run silently trained from the initial LoRA weights.
+CHECKPOINT_BEST = Path("rlpost_auc") / "adapter_best"
 
 
 class AucEarlyStopping(TrainerCallback):
@@ -76,7 +80,7 @@ class AucEarlyStopping(TrainerCallback):
             return
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if self.best_step >= 0 and self.save_dir.is_dir():
-            copy_dir(self.save_dir, checkpoint / "adapter_best")
+            copy_dir(self.save_dir, checkpoint / CHECKPOINT_BEST)
         write_json_atomic(checkpoint / AUC_STATE, {
             "best_auc": self.best_auc if self.best_step >= 0 else None, "best_step": self.best_step,
             "misses": self.misses, "history": self.history})
@@ -92,7 +96,7 @@ class AucEarlyStopping(TrainerCallback):
         self.best_auc = float("-inf") if saved["best_auc"] is None else saved["best_auc"]
         logger.info("restored validation AUC state at %s: best %.4f at step %d, %d evaluations without gain",
                     checkpoint.name, self.best_auc, self.best_step, self.misses)
-        saved_best = checkpoint / "adapter_best"
+        saved_best = checkpoint / CHECKPOINT_BEST
         if is_main() and saved_best.is_dir() and read_best_step(self.save_dir) != self.best_step:
             # adapter_best was overwritten after checkpoint-N by steps this run is about to replay
             replace_dir(saved_best, self.save_dir)
