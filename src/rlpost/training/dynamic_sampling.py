@@ -9,11 +9,11 @@ full count of groups (``per_device_train_batch_size x steps_per_generation / num
 uninformative groups of the last rounds (zero advantage: no gradient under the exact loss types, and row skipping
 drops them), so the batch keeps the geometry TRL needs; the shortfall is logged as ``dynamic_sampling/filler_groups``.
 
-Prompts come from one stream (:class:`PromptStream`): the seeded per-epoch permutation of the training set that TRL's
-``RepeatSampler`` walks, read through a cursor. Every round takes the next prompts; dropped groups' prompts count as
-consumed and are never drawn again within the epoch. The cursor is saved in ``trainer_state.json`` with every
-checkpoint (an HF ``ExportableState`` callback), so a resumed run draws the same prompts as an uninterrupted one. The
-trainer's own dataloader batch is then only the clock of the step.
+Prompts come from one stream (:class:`~rlpost.training.prompt_stream.PromptStream`): the seeded per-epoch
+permutation of the training set that TRL's ``RepeatSampler`` walks, read through a cursor. Every round takes the next
+prompts; dropped groups' prompts count as consumed and are never drawn again within the epoch. The cursor is saved in
+``trainer_state.json`` with every checkpoint (an HF ``ExportableState`` callback), so a resumed run draws the same
+prompts as an uninterrupted one. The trainer's own dataloader batch is then only the clock of the step.
 
 Every process draws the same global prompt list and takes its slice, as TRL's sampler does; rewards are gathered
 across processes by TRL, so every process computes the same keep decision for every process without extra
@@ -34,6 +34,7 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import ExportableState
 
 from rlpost.errors import ConfigError
+from rlpost.training.prompt_stream import PromptStream
 
 logger = logging.getLogger(__name__)
 
@@ -59,48 +60,6 @@ class DynamicSamplingSettings:
             raise ConfigError(f"algo.max_generation_rounds={self.max_rounds} must be >= 1")
         if int(self.max_uninformative_rounds) < 1:
             raise ConfigError(f"algo.max_uninformative_rounds={self.max_uninformative_rounds} must be >= 1")
-
-
-class PromptStream:
-    """Dataset indices in TRL ``RepeatSampler`` order (a ``torch.Generator`` seeded once, one ``randperm`` per
-    epoch), read through a cursor so that any position can be restored exactly.
-
-    Example:
-        >>> s = PromptStream(5, seed=0, shuffle=False)
-        >>> s.take(3), s.take(3), s.cursor
-        ([0, 1, 2], [3, 4, 0], 6)
-        >>> t = PromptStream(5, seed=0, shuffle=True); a = t.take(7)
-        >>> u = PromptStream(5, seed=0, shuffle=True); u.cursor = 4; u.take(3) == a[4:]
-        True
-    """
-
-    def __init__(self, size: int, seed: int, shuffle: bool = True) -> None:
-        if size < 1:
-            raise ConfigError("algo.dynamic_sampling needs a non-empty training set")
-        self.size, self.seed, self.shuffle = size, seed, shuffle
-        self.cursor = 0
-        self._epoch, self._perm, self._generator = -1, list(range(size)), None
-
-    def _order(self, epoch: int) -> list[int]:
-        import torch
-
-        if not self.shuffle:
-            return self._perm
-        if self._generator is None or epoch < self._epoch:
-            self._generator, self._epoch = torch.Generator().manual_seed(self.seed), -1
-        while self._epoch < epoch:
-            self._perm = torch.randperm(self.size, generator=self._generator).tolist()
-            self._epoch += 1
-        return self._perm
-
-    def take(self, count: int) -> list[int]:
-        """The next ``count`` indices (crossing into the next epoch's permutation as needed)."""
-        out = []
-        for _ in range(count):
-            epoch, pos = divmod(self.cursor, self.size)
-            out.append(self._order(epoch)[pos])
-            self.cursor += 1
-        return out
 
 
 def informative_groups(rewards: Any, num_generations: int) -> Any:

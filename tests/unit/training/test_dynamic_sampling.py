@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 def test_prompt_stream_walks_trl_repeat_sampler_order():
     from trl.trainer.utils import RepeatSampler
 
-    from rlpost.training.dynamic_sampling import PromptStream
+    from rlpost.training.prompt_stream import PromptStream
 
     trl_order = list(RepeatSampler(list(range(10)), mini_repeat_count=1, seed=7))
     stream = PromptStream(10, seed=7)
@@ -50,7 +50,8 @@ def _rows(n_uniform, n_varied):
 
 
 def test_batch_is_full_of_informative_groups_and_dropped_prompts_are_consumed(tiny_model_dir, tmp_path):
-    from rlpost.training.dynamic_sampling import DynamicSampler, PromptStream
+    from rlpost.training.dynamic_sampling import DynamicSampler
+    from rlpost.training.prompt_stream import PromptStream
 
     sampler = DynamicSampler(max_rounds=10)
     trainer = _trainer(tiny_model_dir, tmp_path, _rows(12, 4), sampler)  # 3 of 4 groups uniform
