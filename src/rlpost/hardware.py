@@ -182,6 +182,16 @@ def autocast_enabled(dtype: str | None, param_dtype: Any) -> bool:
     return dtype in ("bfloat16", "float16") and param_dtype == torch.float32
 
 
+def autocast_for(model: Any, dtype: str | None) -> Any:
+    """``torch.autocast`` of an fp32 ``model`` to the resolved ``dtype``; a disabled context when it would not apply
+    (:func:`autocast_enabled`). The one place evaluation, generation and scoring pick their autocast."""
+    import torch
+
+    enabled = autocast_enabled(dtype, model.dtype)
+    return torch.autocast(model.device.type, dtype=getattr(torch, dtype) if enabled else torch.bfloat16,
+                          enabled=enabled)
+
+
 def hardware_facts(device_type: str | None = None) -> dict[str, Any]:
     """What every benchmark records next to its figures: CPU model and SIMD level, native bf16, device, threads."""
     import torch

@@ -54,13 +54,11 @@ def inference_context(model: Any, autocast_dtype: str | None, key: str = "autoca
     :func:`rlpost.hardware.resolve_dtype`; None: no autocast), as :class:`rlpost.rollout.hf.HFEngine` generates."""
     import torch
 
-    from rlpost.hardware import autocast_enabled, resolve_dtype
+    from rlpost.hardware import autocast_for, resolve_dtype
 
     stack = contextlib.ExitStack()
     stack.enter_context(torch.inference_mode())
-    dtype = resolve_dtype(autocast_dtype, device_type=model.device.type, key=key)
-    if autocast_enabled(dtype, model.dtype):
-        stack.enter_context(torch.autocast(model.device.type, dtype=getattr(torch, dtype)))
+    stack.enter_context(autocast_for(model, resolve_dtype(autocast_dtype, device_type=model.device.type, key=key)))
     return stack
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from rlpost.data.tokenization import tokenize_prompt_completion
 from rlpost.errors import ConfigError
-from rlpost.hardware import autocast_enabled, resolve_dtype
+from rlpost.hardware import autocast_for, resolve_dtype
 
 logger = logging.getLogger(__name__)
 
@@ -194,8 +194,6 @@ class YesNoScorer:
         ids = self.label_ids(tokenizer, prompts, label_words)
         dtype_name = resolve_dtype(self.autocast_dtype, device_type=model.device.type,
                                    key="eval.scorer.autocast_dtype")
-        autocast = autocast_enabled(dtype_name, model.dtype)
-        dtype = getattr(torch, dtype_name) if autocast else torch.bfloat16
         side, tside = tokenizer.padding_side, tokenizer.truncation_side
         tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
         was_training = model.training
@@ -207,8 +205,7 @@ class YesNoScorer:
                 enc = tokenizer(batch, return_tensors="pt", padding=True,
                                 truncation=self.max_length is not None, max_length=self.max_length)
                 enc = {k: v.to(model.device) for k, v in enc.items()}
-                with torch.no_grad(), torch.autocast(model.device.type, dtype=dtype, enabled=autocast), \
-                        fp32_lm_head(model):
+                with torch.no_grad(), autocast_for(model, dtype_name), fp32_lm_head(model):
                     logits = model(**enc, logits_to_keep=1).logits[:, -1, :].float()
                 pair = torch.tensor(ids[start:start + len(batch)], device=logits.device)
                 two = logits.gather(1, pair)

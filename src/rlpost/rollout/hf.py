@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rlpost.datatypes import Group, Sample
-from rlpost.hardware import autocast_enabled, resolve_dtype
+from rlpost.hardware import autocast_for, resolve_dtype
 from rlpost.rollout.base import SamplingParams, stop_ids_of
 
 logger = logging.getLogger(__name__)
@@ -164,8 +164,7 @@ class HFEngine:
 
         stack = contextlib.ExitStack()
         stack.enter_context(torch.inference_mode())
-        if autocast_enabled(self.autocast_dtype, self.model.dtype):
-            stack.enter_context(torch.autocast(self.model.device.type, dtype=getattr(torch, self.autocast_dtype)))
+        stack.enter_context(autocast_for(self.model, self.autocast_dtype))
         return stack
 
     def _decode_batch(self, enc: Any, params: SamplingParams) -> list[tuple[list[str], list[float], list[int]]]:
