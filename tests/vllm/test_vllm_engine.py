@@ -76,3 +76,15 @@ def test_rlpost_eval_with_vllm_gives_the_hf_engine_greedy_answers(tmp_path, vllm
     keys = [k for k in greedy["hf"][0] if "greedy" in k]
     assert keys, greedy["hf"][0].keys()
     assert [[r[k] for k in keys] for r in greedy["vllm"]] == [[r[k] for k in keys] for r in greedy["hf"]]
+
+
+def test_seeded_sampling_of_a_batch_larger_than_one_scheduler_step(engines):
+    """Regression: with per-request seeds, vLLM's chunked prefill rewinds each seeded generator's offset, which CPU
+    generators do not support ("CPU Generator does not use offset"); rlpost-eval on SmolLM2 crashed on it."""
+    _, vl = engines
+    prompts = [[{"role": "user", "content": f"{i} " + "count the letters in this sentence please " * 5}]
+               for i in range(48)]  # ~48 x 220 byte tokens: more than one prefill step's token budget
+    params = SamplingParams(temperature=1.0, max_new_tokens=4, n=2, seed=3)
+    first, again = vl.generate(prompts, params), vl.generate(prompts, params)
+    assert [g.completions for g in first] == [g.completions for g in again]
+    assert all(len(g.completions) == 2 for g in first)

@@ -22,7 +22,7 @@ from typing import Any
 
 from rlpost.datatypes import Group, Sample
 from rlpost.rollout.base import SamplingParams, stop_ids_of
-from rlpost.rollout.vllm_settings import engine_device, import_vllm, llm_kwargs, prepare_cpu_env
+from rlpost.rollout.vllm_settings import engine_device, import_vllm, llm_kwargs, prepare_cpu_env, whole_prefill_kwargs
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +31,11 @@ def build_llm(model_dir: str | Path, rollout_cfg: Any, seed: int = 0, **extra: A
     """A ``vllm.LLM`` on ``model_dir`` with this hardware's settings (:mod:`rlpost.rollout.vllm_settings`)."""
     vllm = import_vllm()
     device = engine_device()
+    kwargs = {**llm_kwargs(rollout_cfg, device), "logprobs_mode": "processed_logprobs", "seed": seed}
     if device == "cpu":
         prepare_cpu_env(rollout_cfg)
-    kwargs = {**llm_kwargs(rollout_cfg, device), "logprobs_mode": "processed_logprobs", "seed": seed, **extra}
+        kwargs |= whole_prefill_kwargs(kwargs.get("max_model_len"), model_dir)  # per-request seeds, below
+    kwargs |= extra
     if device == "cuda":
         kwargs.setdefault("gpu_memory_utilization", rollout_cfg.get("gpu_memory_utilization", 0.3))
     return vllm.LLM(model=str(model_dir), **kwargs)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from rlpost.errors import ConfigError
@@ -90,6 +91,28 @@ def llm_kwargs(rollout_cfg: Any, device_type: str | None = None) -> dict[str, An
     if device_type == "cpu":
         out["enforce_eager"] = True
     return out
+
+
+
+def whole_prefill_kwargs(max_model_len: int | None, model_dir: str | Path | None = None) -> dict[str, Any]:
+    """CPU, per-request seeds: ``vllm.LLM`` kwargs that schedule every prompt's prefill in one step.
+
+    A chunked prefill makes vLLM 0.32 rewind the generator of each seeded request it did not finish
+    (``gen.set_offset``), and CPU generators have no offset: seeded sampling of more prompt tokens than one step's
+    budget failed with "CPU Generator does not use offset" (``rlpost-eval`` on SmolLM2 with ``eval.k > 0``). vLLM
+    turns chunked prefill off the same way for MLA models on CPU; the step's budget must then hold the longest
+    sequence (``max_model_len``, else the model's ``max_position_embeddings``, at least 2048).
+
+    Example:
+        >>> whole_prefill_kwargs(512)
+        {'enable_chunked_prefill': False, 'max_num_batched_tokens': 2048}
+    """
+    if not max_model_len and model_dir is not None:
+        from transformers import AutoConfig
+
+        text_config = AutoConfig.from_pretrained(str(model_dir)).get_text_config()
+        max_model_len = getattr(text_config, "max_position_embeddings", None)
+    return {"enable_chunked_prefill": False, "max_num_batched_tokens": max(int(max_model_len or 0), 2048)}
 
 
 _PLAIN_LINEAR = False
