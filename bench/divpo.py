@@ -1,6 +1,6 @@
 """Benchmark: base vs DPO (rho=0) vs DivPO per diversity criterion, same budget, fresh-sample diversity + quality.
 
-Every arm runs the DivPO pipeline (``rlpost.pipelines.divpo.run``) from the same recipe with the same seed, pool
+Every arm runs the DivPO pipeline (``rlpost.methods.divpo.pipeline.run``) from the same recipe with the same seed, pool
 size, prompts, rounds and DPO steps; only ``algo`` differs. The base model's metrics are the first arm's
 ``eval_before`` (identical for every arm: same seed, same model). Writes ``bench/results/divpo.json`` and ``.md``.
 
@@ -42,7 +42,7 @@ logger = logging.getLogger("bench.divpo")
 def run_arm(name: str, args: argparse.Namespace, work: Path, first: bool) -> dict[str, Any]:
     """Run one arm; returns its metrics, per-round stats and wall time (or the error if it produced no pairs)."""
     from rlpost.errors import UserError
-    from rlpost.pipelines.divpo import run
+    from rlpost.methods.divpo.pipeline import run
 
     overrides = [f"model={args.model}", "logger=none", f"run_dir={work / name}", f"run_name=bench-{name}",
                  f"algo.n={args.n}", f"algo.rounds={args.rounds}", f"data.source.repeats={args.repeats}",
@@ -144,7 +144,7 @@ def main() -> None:
         if arms[name].get("before"):
             arms = {"base": {"metrics": arms[name]["before"]}, **arms}
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    from rlpost.hardware import hardware_facts
+    from rlpost.runtime.hardware import hardware_facts
 
     report = {"settings": settings, "hardware": hardware_facts(), "arms": arms, "target": check_target(arms)}
     args.out.parent.mkdir(parents=True, exist_ok=True)

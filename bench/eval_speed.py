@@ -5,7 +5,8 @@ seed 1234, the ``conf/data/arith.yaml`` chat template) with one greedy completio
 (``conf/eval/default.yaml`` settings: temperature, top-p, ``max_new_tokens``, batch size, bf16 autocast), in this
 process, with the model loaded once:
 
-- ``rlpost``: :func:`rlpost.eval.runner.evaluate_model`, the call ``rlpost-eval`` makes after loading the model.
+- ``rlpost``: :func:`rlpost.eval.tasks.math_qa_runner.evaluate_model`, the call ``rlpost-eval`` makes after loading
+  the model.
 - ``plain``: what a user writes with transformers: chat template, left-padded batches of ``eval.batch_size``
   sequences, one greedy ``model.generate`` pass and one sampled pass with ``num_return_sequences=k``, decode, then
   rlpost's own extraction/verification (:func:`score_question`, :func:`aggregate`), so only generation differs.
@@ -55,7 +56,7 @@ def compose_eval_cfg(args: argparse.Namespace) -> Any:
 
 def run_rlpost(model: Any, tok: Any, dataset: Any, template: Any, cfg: Any, out_dir: Path | None) -> dict:
     """rlpost-eval's evaluation call on the loaded model; per-question records read back from samples.jsonl."""
-    from rlpost.eval.runner import evaluate_model
+    from rlpost.eval.tasks.math_qa_runner import evaluate_model
 
     rss_start = PeakRSS.current_mib()
     with PeakRSS() as rss:
@@ -88,7 +89,7 @@ def run_plain(model: Any, tok: Any, rows: list[dict], template: Any, ev: Any, se
     """Greedy pass + sampled pass with plain ``generate``, graded with rlpost's own functions."""
     import torch
 
-    from rlpost.eval.evaluate import aggregate, score_question
+    from rlpost.eval.tasks.math_qa import aggregate, score_question
 
     tok.padding_side = "left"
     dtype = "bf16" if resolved_autocast(ev, model) == "bfloat16" else "fp32"  # what rlpost's arm runs
@@ -142,7 +143,7 @@ def agreement(plain: dict[str, Any], ours: dict[str, Any], k: int) -> dict[str, 
 
 def resolved_autocast(ev: Any, model: Any) -> str | None:
     """The autocast dtype ``eval.autocast_dtype`` means on this hardware (``auto``: bf16 only where native)."""
-    from rlpost.hardware import resolve_dtype
+    from rlpost.runtime.hardware import resolve_dtype
 
     return resolve_dtype(ev.autocast_dtype, device_type=model.device.type, key="eval.autocast_dtype")
 
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     from rlpost.config.validate import validate
     from rlpost.data.build import build_eval_dataset
-    from rlpost.training.model import load_policy
+    from rlpost.runtime.model import load_policy
 
     args = parse_args(argv)
     start = time.perf_counter()

@@ -7,7 +7,7 @@ Runs ``python -m rlpost.train`` (plus any Hydra overrides given) in a fresh proc
 ``bench/results/quickstart/quickstart.json`` and ``.md``: total wall time (process start to exit, model conversion
 included when the cache is cold), training time and steps, held-out greedy accuracy before and after (overall and
 per operation), the precision the run chose (its ``precision (...)`` log line), the CPU capability and native bf16
-(:func:`rlpost.hardware.hardware_facts`), versions, and the load average before and after (a busy machine makes
+(:func:`rlpost.runtime.hardware.hardware_facts`), versions, and the load average before and after (a busy machine makes
 the times meaningless: run it alone). The README's quickstart figures come from this file:
 tests/unit/test_readme_claims.py checks that the README quotes its wall time ("5 min 1 s"), steps, accuracies
 ("43.5% -> 63.5%") and CPU ("CPU AVX512, native bf16").
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("overrides", nargs="*", help="Hydra overrides (none = the README's quickstart)")
     args = p.parse_args(argv)
     shutil.rmtree(args.work, ignore_errors=True)  # a fresh run, never a resumed one
-    from rlpost.training.model import cache_root
+    from rlpost.runtime.model import cache_root
 
     cached = (cache_root() / "models" / "smollm2_135m_instruct" / "config.json").is_file()
     settings = {"overrides": args.overrides, "load_before": round(os.getloadavg()[0], 2),

@@ -68,12 +68,13 @@ def compose_config(name: str, overrides: list[str]) -> Any:
 
 def machine_info() -> dict[str, Any]:
     """Settings and versions recorded with every benchmark so runs are only compared like for like, with the
-    hardware facts behind ``auto`` dtypes (CPU SIMD level, native bf16: :func:`rlpost.hardware.hardware_facts`)."""
+    hardware facts behind ``auto`` dtypes (CPU SIMD level, native bf16:
+    :func:`rlpost.runtime.hardware.hardware_facts`)."""
     import torch
     import transformers
     import trl
 
-    from rlpost.hardware import hardware_facts
+    from rlpost.runtime.hardware import hardware_facts
 
     return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
             "trl": trl.__version__, "cpu_count": os.cpu_count(), "threads": torch.get_num_threads(),

@@ -73,8 +73,8 @@ def load_prompts(count: int, seed: int = 0) -> list[list[dict[str, str]]]:
     """``count`` arithmetic prompts rendered with the default arith template (conf/data/arith.yaml)."""
     from omegaconf import OmegaConf
 
-    from rlpost.data.prompts import ChatTemplate
-    from rlpost.data.sources import generate_arithmetic
+    from rlpost.data.sources.files import generate_arithmetic
+    from rlpost.data.templates import ChatTemplate
 
     tpl = OmegaConf.load(ROOT / "conf" / "data" / "arith.yaml").template
     template = ChatTemplate(user=tpl.user, system=tpl.system)
@@ -102,8 +102,8 @@ def run_baseline(model: Any, tok: Any, prompts: list, args: argparse.Namespace, 
 
 def run_engine(model: Any, tok: Any, prompts: list, args: argparse.Namespace, dtype: str, seed: int) -> dict:
     """rlpost's ``HFEngine`` (fast decode) with the same settings."""
-    from rlpost.rollout.base import SamplingParams
     from rlpost.rollout.hf import HFEngine
+    from rlpost.rollout.sampling import SamplingParams
 
     engine = HFEngine(model, tok, max_batch_size=len(prompts) * args.n, autocast_dtype="bfloat16" if dtype == "bf16"
                       else None, show_progress=False)
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run every (dtype, batch) setting within the budget and write rollout.json / rollout.md."""
     from omegaconf import OmegaConf
 
-    from rlpost.training.model import load_policy
+    from rlpost.runtime.model import load_policy
 
     args = parse_args(argv)
     start = time.perf_counter()

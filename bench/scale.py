@@ -82,7 +82,7 @@ def environment() -> dict:
     import transformers
     import trl
 
-    from rlpost.hardware import hardware_facts
+    from rlpost.runtime.hardware import hardware_facts
 
     return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
             "trl": trl.__version__, "accelerate": accelerate.__version__, "deepspeed": deepspeed.__version__,

@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         results[arm] = run_arm(arm, args, evaluate_before=i == 0)
     results = {"base": {"before": results[args.arms[0]].get("before", {})}, **results}
     rows = summarise(results, args.eval_k)
-    from rlpost.hardware import hardware_facts
+    from rlpost.runtime.hardware import hardware_facts
 
     (out / "self_consistency.json").write_text(json.dumps({"settings": vars(args), "hardware": hardware_facts(),
                                                            "rows": rows,

@@ -5,7 +5,7 @@ q/v, ``completion_only_loss``, precision by ``trainer.bf16=auto``) and train ``-
 ``--warmup`` untimed ones), each arm in its own process:
 
 - ``trl``: TRL 1.16 as shipped. Its fused LM head projects *every* position on CPU.
-- ``rlpost``: with :func:`rlpost.training.trl_patches.compact_fused_head_on_cpu` (what ``rlpost-train`` applies):
+- ``rlpost``: with :func:`rlpost.runtime.trl_patches.compact_fused_head_on_cpu` (what ``rlpost-train`` applies):
   only the positions that carry a label (the answer tokens) go through the LM head.
 
 Figures: seconds per step (median), the rlpost/trl ratio, peak RSS, and the correctness check: the per-step training
@@ -54,10 +54,10 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     from transformers import TrainerCallback, set_seed
     from trl import SFTTrainer
 
-    from rlpost.data.tallrec import to_prompt_completion
-    from rlpost.training.model import build_peft, load_policy
-    from rlpost.training.trl_args import build_trl_args
-    from rlpost.training.trl_patches import compact_fused_head_on_cpu
+    from rlpost.data.sources.tallrec import to_prompt_completion
+    from rlpost.runtime.model import build_peft, load_policy
+    from rlpost.runtime.trl_args import build_trl_args
+    from rlpost.runtime.trl_patches import compact_fused_head_on_cpu
 
     if args.worker == "rlpost" and not compact_fused_head_on_cpu():
         raise SystemExit("this TRL version has no trl.trainer.utils._use_triton: nothing to compare")

@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from bench.tallrec_report import SETTINGS, plot_auc_vs_n, plot_probes, summarise, write_markdown  # noqa: E402
-from rlpost.data.claims import make_arithmetic_claims  # noqa: E402
-from rlpost.data.tallrec import ChatPrompt, build_tallrec_splits, history_like_ratio, load_tallrec  # noqa: E402
+from rlpost.data.sources.claims import make_arithmetic_claims  # noqa: E402
+from rlpost.data.sources.tallrec import ChatPrompt, build_tallrec_splits, history_like_ratio, load_tallrec  # noqa: E402
 from rlpost.eval.binary import binary_metrics  # noqa: E402
-from rlpost.eval.icl import build_icl_prompt, probe, sample_demos  # noqa: E402
-from rlpost.eval.yes_no import YesNoScorer  # noqa: E402
+from rlpost.eval.tasks.icl_probe import build_icl_prompt, probe, sample_demos  # noqa: E402
+from rlpost.rollout.label_scores import YesNoScorer  # noqa: E402
 
 logger = logging.getLogger("bench.tallrec")
 
@@ -73,7 +73,7 @@ def load_model(model_group: str, adapter: Path | None = None) -> tuple[Any, Any]
     """Base model of a conf/model group (optionally with a LoRA adapter on top)."""
     from omegaconf import OmegaConf
 
-    from rlpost.training.model import load_policy
+    from rlpost.runtime.model import load_policy
 
     cfg = OmegaConf.load(ROOT / "conf" / "model" / f"{model_group}.yaml")
     model, tok = load_policy(cfg)
@@ -162,7 +162,7 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out",)}
-    from rlpost.hardware import hardware_facts
+    from rlpost.runtime.hardware import hardware_facts
 
     results: dict[str, Any] = {"model": args.model, "settings": settings, "hardware": hardware_facts(), "tasks": {},
                                "probes": {}}

@@ -3,7 +3,7 @@
 Same prompts (rlpost's data builder and chat template), same reward (the recipe's reward functions and weights) and
 the recipe's ``trl.GRPOConfig`` keyword arguments, passed to TRL's own trainer: TRL's generation, no rlpost trainer
 code (no row skipping, no dynamic sampling, no rollout engine). Only the time budget and the snapshots at
-training-time marks come from rlpost (:class:`rlpost.training.callbacks.TimeBudgetCallback`), so every arm is timed
+training-time marks come from rlpost (:class:`rlpost.runtime.callbacks.TimeBudgetCallback`), so every arm is timed
 and snapshotted alike.
 
     python -m bench.trl_grpo_arith --config-name grpo_smollm2_arith_20min --seed 0 --minutes 20 \\
@@ -31,7 +31,7 @@ def grpo_kwargs(cfg: Any, out: Path) -> dict[str, Any]:
     checkpoints or logging service."""
     from omegaconf import OmegaConf
 
-    from rlpost.training.trl_args import runtime_device_args
+    from rlpost.runtime.trl_args import runtime_device_args
 
     cfg.run_dir, cfg.run_name = str(out), "trl_grpo_arith"
     trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     from rlpost.data.build import build_datasets
     from rlpost.data.formats import to_grpo_rows
     from rlpost.rewards.build import build_rewards
-    from rlpost.training.callbacks import TimeBudgetCallback
-    from rlpost.training.model import load_policy
+    from rlpost.runtime.callbacks import TimeBudgetCallback
+    from rlpost.runtime.model import load_policy
 
     out = args.out
     out.mkdir(parents=True, exist_ok=True)

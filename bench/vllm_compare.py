@@ -62,7 +62,7 @@ def model_dir(name: str, work: Path) -> str:
         return str(make_tiny_model_dir(work / "tiny_vllm", hidden_size=64))
     from omegaconf import OmegaConf
 
-    from rlpost.training.model import resolve_model_path
+    from rlpost.runtime.model import resolve_model_path
 
     return str(resolve_model_path(OmegaConf.load(ROOT / "conf" / "model" / f"{name}.yaml")))
 
@@ -82,7 +82,7 @@ def load(args: argparse.Namespace, path: str) -> tuple[Any, Any]:
     import torch
     from omegaconf import OmegaConf
 
-    from rlpost.training.model import load_policy
+    from rlpost.runtime.model import load_policy
 
     torch.set_num_threads(args.threads)
     model, tok = load_policy(OmegaConf.create({"path": path, "dtype": args.dtype}), for_training=False)
@@ -92,9 +92,9 @@ def load(args: argparse.Namespace, path: str) -> tuple[Any, Any]:
 def worker_rollout(args: argparse.Namespace, path: str) -> dict[str, Any]:
     """One rollout arm: startup, then useful tokens/s per batch (after one warm-up call)."""
     from bench.rollout import load_prompts
-    from rlpost.rollout.base import SamplingParams
     from rlpost.rollout.build import build_engine
     from rlpost.rollout.hf import HFEngine
+    from rlpost.rollout.sampling import SamplingParams
 
     start = time.perf_counter()
     model, tok = load(args, path)
@@ -124,8 +124,8 @@ def worker_eval(args: argparse.Namespace, path: str) -> dict[str, Any]:
 
     from bench.report import compose_config
     from rlpost.data.build import build_eval_dataset
-    from rlpost.eval.evaluate import evaluate
-    from rlpost.eval.runner import settings_from_cfg
+    from rlpost.eval.tasks.math_qa import evaluate
+    from rlpost.eval.tasks.math_qa_runner import settings_from_cfg
     from rlpost.rollout.build import build_engine
 
     cfg = compose_config("evaluate", ["model=hf", f"model.path={path}", f"eval.k={args.k}",

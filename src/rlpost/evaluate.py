@@ -26,8 +26,8 @@ def run(cfg: DictConfig) -> dict[str, float]:
 
     from rlpost.config.validate import validate
     from rlpost.data.build import build_eval_dataset
-    from rlpost.eval.runner import evaluate_model
-    from rlpost.training.model import load_policy
+    from rlpost.eval.tasks.math_qa_runner import evaluate_model
+    from rlpost.runtime.model import load_policy
 
     validate(cfg)
     set_seed(cfg.seed)
@@ -38,7 +38,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
 
 
 def _task(cfg: DictConfig) -> Any:
-    from rlpost.eval.evaluate import format_metrics
+    from rlpost.eval.tasks.math_qa import format_metrics
 
     metrics = run(cfg)
     logger.info(format_metrics("eval", metrics))

@@ -23,8 +23,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     from rlpost.config.validate import validate
     from rlpost.distributed import is_main, world_size
-    from rlpost.eval.evaluate import format_metrics
-    from rlpost.training.trl_patches import compact_fused_head_on_cpu
+    from rlpost.eval.tasks.math_qa import format_metrics
+    from rlpost.runtime.trl_patches import compact_fused_head_on_cpu
 
     validate(cfg, world_size=world_size())
     compact_fused_head_on_cpu()

@@ -22,7 +22,7 @@ def test_sft_config_composes_and_instantiates(name):
     cfg.pop("hydra")
     cfg.run_dir = "/tmp/rlpost-sft-compose"
     OmegaConf.resolve(cfg)
-    assert cfg.pipeline == "rlpost.pipelines.sft.run"
+    assert cfg.pipeline == "rlpost.methods.sft.pipeline.run"
     assert cfg.data.splits.train_path.endswith(".json") and "tallrec" in cfg.data.splits.test_path
     assert cfg.peft.config.r == 8 and list(cfg.peft.config.target_modules) == ["q_proj", "v_proj"]
     instantiate(cfg.data.prompt)

@@ -15,9 +15,9 @@ from accelerate.utils import set_seed
 from omegaconf import OmegaConf
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from rlpost.data.prompts import ChatTemplate
+from rlpost.data.templates import ChatTemplate
+from rlpost.methods.grpo.guards.monitors import EarlyStopping
 from rlpost.testing import tiny_rows
-from rlpost.training.guards import EarlyStopping
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from datasets import Dataset
 from transformers import AutoTokenizer
 from trl import GRPOConfig
 
-from rlpost.training.grpo_trainer import GRPOTrainer
+from rlpost.methods.grpo.trainer import GRPOTrainer
 
 
 def rank_reward(completions, **kwargs):

@@ -1,5 +1,5 @@
 """SFT and DivPO's DPO stage under ``launch=zero2`` with 2 CPU processes (gloo): every pipeline goes through
-``rlpost.training.accelerator.prepare_trainer_runtime`` (via ``build_trl_args``), without which DeepSpeed on CPU
+``rlpost.runtime.accelerator.prepare_trainer_runtime`` (via ``build_trl_args``), without which DeepSpeed on CPU
 sees world size 1 on each rank and rejects the batch geometry (``train_batch_size is not equal to
 micro_batch_per_gpu * gradient_acc_step * world_size``).
 

@@ -1,6 +1,6 @@
 """Evaluation outside the DeepSpeed engine under ZeRO-3 (2 CPU processes, gloo): held-out evaluation before and
 after training, and early-stopping validation during training with the best weights restored at the end
-(:func:`rlpost.training.zero3.full_parameters`).
+(:func:`rlpost.runtime.zero3.full_parameters`).
 
 DeepSpeed JIT-compiles its CPU ops on first use (minutes, cached in ~/.cache/torch_extensions); after that each run
 takes about 30 s here.
@@ -30,7 +30,7 @@ def _run(run_dir: Path, cwd: Path, *overrides: str) -> None:
 def test_zero3_evaluates_before_and_after_training(tmp_path: Path) -> None:
     """The command from the issue, evaluation on (the default): it used to fail at the first evaluation with
     ``AssertionError: Padding_idx must be within num_embeddings`` (a forward on partitioned parameters)."""
-    from rlpost.training.model import resolve_model_path
+    from rlpost.runtime.model import resolve_model_path
 
     resolve_model_path({"tiny": True})  # build the cached tiny model here, not in two ranks at once
     run_dir = tmp_path / "run"

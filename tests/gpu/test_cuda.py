@@ -18,7 +18,7 @@ pytestmark = pytest.mark.gpu
 
 def test_auto_dtype_follows_the_gpu():
     from rlpost.errors import ConfigError
-    from rlpost.hardware import has_native_bf16, resolve_dtype
+    from rlpost.runtime.hardware import has_native_bf16, resolve_dtype
 
     native = torch.cuda.is_bf16_supported()
     assert has_native_bf16("cuda") is native
@@ -31,8 +31,8 @@ def test_auto_dtype_follows_the_gpu():
 def test_eval_engine_autocasts_on_the_gpu(tiny_model_dir):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from rlpost.rollout.base import SamplingParams
     from rlpost.rollout.hf import HFEngine
+    from rlpost.rollout.sampling import SamplingParams
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).cuda().eval()
     engine = HFEngine(model, AutoTokenizer.from_pretrained(tiny_model_dir), show_progress=False)
@@ -44,8 +44,8 @@ def test_eval_engine_autocasts_on_the_gpu(tiny_model_dir):
 
 
 def test_tiny_grpo_run_on_the_gpu_moves_weights(tmp_path):
-    from rlpost.pipelines.grpo import run
-    from rlpost.training.model import load_policy
+    from rlpost.methods.grpo.pipeline import run
+    from rlpost.runtime.model import load_policy
 
     cfg = pipeline_cfg("grpo", ["model=tiny_random", "logger=none", "+debug=cpu_smoke", "trainer.bf16=auto",
                                 "reward.funcs.accuracy._target_=rlpost.testing.DigitFractionReward",

@@ -36,8 +36,8 @@ def load_weights(path: Path):
 
 
 def test_divpo_round_trains_and_resumes(tmp_path: Path) -> None:
-    from rlpost.pipelines.divpo import run
-    from rlpost.training.model import resolve_model_path
+    from rlpost.methods.divpo.pipeline import run
+    from rlpost.runtime.model import resolve_model_path
 
     cfg = tiny_cfg(tmp_path / "run")
     results = run(cfg)
@@ -68,7 +68,7 @@ def test_divpo_round_trains_and_resumes(tmp_path: Path) -> None:
 
 def test_divpo_all_invalid_pools_fail_clearly_and_keep_stages(tmp_path: Path) -> None:
     from rlpost.errors import DataError
-    from rlpost.pipelines.divpo import run
+    from rlpost.methods.divpo.pipeline import run
 
     cfg = tiny_cfg(tmp_path / "run", ["eval.before=false", "eval.after=false"])
     OmegaConf.update(cfg, "reward", {"funcs": {"json_record": {"_target_": "rlpost.rewards.rules.JsonRecordReward",
@@ -81,8 +81,8 @@ def test_divpo_all_invalid_pools_fail_clearly_and_keep_stages(tmp_path: Path) ->
 
 
 def test_divpo_lora_two_online_rounds(tmp_path: Path) -> None:
-    from rlpost.pipelines.divpo import run
-    from rlpost.training.model import resolve_model_path
+    from rlpost.methods.divpo.pipeline import run
+    from rlpost.runtime.model import resolve_model_path
 
     cfg = tiny_cfg(tmp_path / "run", ["peft=lora", "algo.rounds=2", "eval.before=false", "eval.after=false",
                                       "trainer.max_steps=1"])
@@ -96,7 +96,7 @@ def test_divpo_lora_two_online_rounds(tmp_path: Path) -> None:
 
 
 def test_divpo_split_stages(tmp_path: Path) -> None:
-    from rlpost.pipelines.divpo import run
+    from rlpost.methods.divpo.pipeline import run
 
     rd = tmp_path / "run" / "round_0"
     first = run(tiny_cfg(tmp_path / "run", ["stages=[generate,score,diversity,select]", "trainer.max_steps=1"]))
@@ -111,8 +111,8 @@ def test_divpo_logprob_criterion_is_the_policys_temperature_1_logprob(tmp_path: 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from rlpost.pipelines.divpo import run
-    from rlpost.training.model import resolve_model_path
+    from rlpost.methods.divpo.pipeline import run
+    from rlpost.runtime.model import resolve_model_path
 
     cfg = tiny_cfg(tmp_path / "run", ["algo/diversity=logprob", "rollout.top_p=0.5", "eval.before=false",
                                       "stages=[generate,score,diversity]"])

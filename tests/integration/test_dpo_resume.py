@@ -22,7 +22,7 @@ def test_dpo_round_resumes_after_full_disk(tmp_path: Path, monkeypatch, caplog) 
     from transformers import Trainer
 
     from rlpost.errors import StorageError
-    from rlpost.pipelines.divpo_stages import train_dpo
+    from rlpost.methods.divpo.stages import train_dpo
 
     cfg = tiny_cfg(tmp_path / "run", ["trainer.max_steps=3", "trainer.save_steps=1", "trainer.save_total_limit=1"])
     reference_dir, round_dir = tmp_path / "reference", tmp_path / "round_0"
@@ -42,7 +42,7 @@ def test_dpo_round_resumes_after_full_disk(tmp_path: Path, monkeypatch, caplog) 
     assert not (ckpts / "checkpoint-2" / "rlpost_complete.json").exists() and not (round_dir / "policy").exists()
 
     monkeypatch.setattr(Trainer, "_save_rng_state", save_rng_state)  # space freed: re-run the stage
-    with caplog.at_level(logging.INFO, logger="rlpost.pipelines.checkpoints"):
+    with caplog.at_level(logging.INFO, logger="rlpost.checkpoint.resume"):
         resumed = train_dpo(cfg, cfg.model, PAIRS, round_dir)
     assert f"resuming from {ckpts / 'checkpoint-1'}" in caplog.text  # not a restart from step 0
     assert resumed["steps"] == reference["steps"] == 3

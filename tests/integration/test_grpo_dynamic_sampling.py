@@ -18,8 +18,8 @@ REWARD = ["+reward.funcs.half._target_=rlpost.testing.HalfUniformReward", "+rewa
 def test_dynamic_sampling_pipeline(tmp_path, engine):
     import json
 
-    from rlpost.pipelines.grpo import run
-    from rlpost.training.model import load_policy
+    from rlpost.methods.grpo.pipeline import run
+    from rlpost.runtime.model import load_policy
 
     cfg = _cfg(tmp_path, [f"rollout.engine={engine}", "eval=none", "algo.dynamic_sampling=true",
                           "algo.max_generation_rounds=8", *REWARD])

@@ -12,9 +12,9 @@ pytestmark = pytest.mark.integration
 
 
 def test_grpo_rlpost_engine_two_steps_moves_weights(tmp_path, monkeypatch):
-    from rlpost.pipelines.grpo import run
-    from rlpost.training import fast_rollout
-    from rlpost.training.model import load_policy
+    from rlpost.methods.grpo import rollout_func as fast_rollout
+    from rlpost.methods.grpo.pipeline import run
+    from rlpost.runtime.model import load_policy
 
     calls = []
     real = fast_rollout.rlpost_rollout
@@ -39,7 +39,7 @@ def test_grpo_rlpost_engine_two_steps_moves_weights(tmp_path, monkeypatch):
 def test_unknown_engine_and_vllm_combination_are_rejected() -> None:
     from omegaconf import OmegaConf
 
-    from rlpost.training.fast_rollout import build_rollout_func, rlpost_rollout
+    from rlpost.methods.grpo.rollout_func import build_rollout_func, rlpost_rollout
 
     assert build_rollout_func(OmegaConf.create({"engine": "trl"})) is None
     assert build_rollout_func(OmegaConf.create({"engine": "rlpost"})) is rlpost_rollout
@@ -50,7 +50,7 @@ def test_unknown_engine_and_vllm_combination_are_rejected() -> None:
 
 
 def test_grpo_rlpost_engine_with_lora(tmp_path):
-    from rlpost.pipelines.grpo import run
+    from rlpost.methods.grpo.pipeline import run
 
     cfg = _cfg(tmp_path, ["rollout.engine=rlpost", "peft=lora", "peft.config.target_modules=[q_proj,v_proj]",
                           "eval=none"])

@@ -12,8 +12,8 @@ pytestmark = pytest.mark.integration
 
 
 def test_grpo_on_generated_constraint_prompts_moves_weights_and_logs_per_type_rates(tmp_path):
-    from rlpost.pipelines.grpo import run
-    from rlpost.training.model import load_policy
+    from rlpost.methods.grpo.pipeline import run
+    from rlpost.runtime.model import load_policy
 
     # constraints a random model meets some of the time, so groups have reward variance
     types = "[change_case:english_lowercase,punctuation:no_comma,keywords:letter_frequency]"

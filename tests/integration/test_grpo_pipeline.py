@@ -20,8 +20,8 @@ def _cfg(tmp_path, extra=()):
 
 
 def test_grpo_two_steps_moves_weights_and_writes_metrics(tmp_path):
-    from rlpost.pipelines.grpo import run
-    from rlpost.training.model import load_policy
+    from rlpost.methods.grpo.pipeline import run
+    from rlpost.runtime.model import load_policy
 
     cfg = _cfg(tmp_path)
     before, _ = load_policy(cfg.model)
@@ -38,7 +38,7 @@ def test_grpo_two_steps_moves_weights_and_writes_metrics(tmp_path):
 
 
 def test_grpo_with_lora_keeps_base_weights(tmp_path):
-    from rlpost.pipelines.grpo import run
+    from rlpost.methods.grpo.pipeline import run
 
     cfg = _cfg(tmp_path, ["peft=lora", "peft.config.target_modules=[q_proj,v_proj]", "eval=none"])
     run(cfg)

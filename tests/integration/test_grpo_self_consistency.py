@@ -24,8 +24,8 @@ def test_grpo_self_consistency_with_guards(tmp_path: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from rlpost.pipelines.grpo import run
-    from rlpost.training.model import load_policy
+    from rlpost.methods.grpo.pipeline import run
+    from rlpost.runtime.model import load_policy
 
     cfg = compose([
         "model=tiny_random", "reward=self_consistency", "guards=srt", "logger=none", "+debug=cpu_smoke",
@@ -45,7 +45,7 @@ def test_grpo_self_consistency_with_guards(tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_self_consistency_metrics_reach_trainer_logs(tmp_path: Path) -> None:
     """The reward's label-quality metrics are logged by TRL each step (tiny model: answers are mostly unparsable)."""
-    from rlpost.pipelines.grpo import run
+    from rlpost.methods.grpo.pipeline import run
 
     cfg = compose([
         "model=tiny_random", "reward=self_consistency", "logger=none", "+debug=cpu_smoke", f"run_dir={tmp_path}",
@@ -63,7 +63,7 @@ def test_self_consistency_metrics_reach_trainer_logs(tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_grpo_offline_labels_and_curriculum(tmp_path: Path) -> None:
     """Base-model labels computed once, then GRPO trains on the kept rows with the accuracy reward."""
-    from rlpost.pipelines.grpo import run
+    from rlpost.methods.grpo.pipeline import run
 
     cfg = compose([
         "model=tiny_random", "reward=accuracy", "guards=curriculum", "logger=none", "+debug=cpu_smoke",
@@ -78,7 +78,7 @@ def test_grpo_offline_labels_and_curriculum(tmp_path: Path) -> None:
 
 def test_frozen_labels_refuse_the_online_vote(tmp_path: Path) -> None:
     from rlpost.errors import ConfigError
-    from rlpost.training.guard_setup import label_with_base_model
+    from rlpost.methods.grpo.guards.setup import label_with_base_model
 
     cfg = compose(["reward=self_consistency", "guards=offline_labels", f"run_dir={tmp_path}"])
     with pytest.raises(ConfigError, match="reward=accuracy"):

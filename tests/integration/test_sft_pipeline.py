@@ -27,9 +27,9 @@ def _cfg(tmp_path, extra=()):
 def test_sft_saves_moved_adapter_keeps_base_and_merges(tmp_path):
     from peft import PeftModel
 
-    from rlpost.pipelines.sft import run
-    from rlpost.training.merge import merge_adapter
-    from rlpost.training.model import load_policy
+    from rlpost.methods.sft.pipeline import run
+    from rlpost.runtime.adapters import merge_adapter
+    from rlpost.runtime.model import load_policy
 
     cfg = _cfg(tmp_path)
     results = run(cfg)
@@ -62,7 +62,7 @@ def test_sft_saves_moved_adapter_keeps_base_and_merges(tmp_path):
 
 def test_single_class_validation_is_an_error(tmp_path):
     from rlpost.errors import DataError
-    from rlpost.pipelines.sft import run
+    from rlpost.methods.sft.pipeline import run
 
     rows = [r for r in json.loads((ASSETS / "valid.json").read_text()) if r["output"] == "Yes."]
     (tmp_path / "valid.json").write_text(json.dumps(rows))
@@ -73,8 +73,8 @@ def test_single_class_validation_is_an_error(tmp_path):
 
 def test_full_fine_tuning_restores_the_best_checkpoint(tmp_path):
     """peft=none: adapter_best holds a whole model, and the test split is scored with those weights."""
-    from rlpost.pipelines.sft import restore_best, run
-    from rlpost.training.model import load_policy
+    from rlpost.methods.sft.pipeline import restore_best, run
+    from rlpost.runtime.model import load_policy
 
     cfg = _cfg(tmp_path, ["peft=none", "trainer.max_steps=2"])
     results = run(cfg)
@@ -98,9 +98,9 @@ def test_loss_positions_match_the_recipe(tmp_path, tiny_model_dir, recipe, promp
     from hydra.utils import instantiate
     from trl import SFTTrainer
 
-    from rlpost.data.tallrec import to_prompt_completion
-    from rlpost.training.model import load_policy
-    from rlpost.training.trl_args import build_trl_args
+    from rlpost.data.sources.tallrec import to_prompt_completion
+    from rlpost.runtime.model import load_policy
+    from rlpost.runtime.trl_args import build_trl_args
 
     cfg = _cfg(tmp_path, [f"model.path={tiny_model_dir}", "model.dtype=float32", "peft=none"])
     if recipe != "sft":
@@ -125,7 +125,7 @@ def test_loss_positions_match_the_recipe(tmp_path, tiny_model_dir, recipe, promp
 
 def test_sft_refuses_a_scorer_label_the_answers_do_not_start_with(tmp_path):
     from rlpost.errors import ConfigError
-    from rlpost.pipelines.sft import run
+    from rlpost.methods.sft.pipeline import run
 
     with pytest.raises(ConfigError, match=r"eval.scorer.negative='Bad' is token 'B' after the prompt, but training "
                                           r"answers 'No.' start with \['N'\]"):

@@ -69,7 +69,7 @@ def _assert_same_adapter(expected: dict, got: dict, what: str) -> None:
 def test_sft_sigkill_mid_save_then_rerun_matches_uninterrupted_run(tmp_path: Path) -> None:
     import torch
 
-    from rlpost.pipelines.sft import run
+    from rlpost.methods.sft.pipeline import run
     from tests.conftest import pipeline_cfg
 
     train = ["-m", "rlpost.train"]

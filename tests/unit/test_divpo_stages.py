@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rlpost.errors import ConfigError, DataError
-from rlpost.pipelines import divpo_stages as st
-from rlpost.selection.diversity import word_rarity
+from rlpost.methods.divpo import stages as st
+from rlpost.methods.divpo.criteria import word_rarity
 
 
 def row(pid: str, completions: list[str]) -> dict:

@@ -1,9 +1,9 @@
 import pytest
 
 from rlpost.rewards.accuracy import AccuracyReward
-from rlpost.rewards.extract import extract_answer, parse_gold
-from rlpost.rewards.verifiers import math_equal
-from rlpost.rewards.voting import majority_vote
+from rlpost.rewards.verify import math_equal
+from rlpost.rewards.vote import majority_vote
+from rlpost.text.answers import extract_answer, parse_gold
 
 
 @pytest.mark.parametrize(

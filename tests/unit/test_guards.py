@@ -6,16 +6,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from rlpost.datatypes import Group, Sample
 from rlpost.errors import ConfigError, DataError
-from rlpost.training.guards import SHARE_KEY, CollapseDetector, CollapseThresholds, detect_collapse
-from rlpost.training.pseudo_labels import (
+from rlpost.methods.grpo.guards.monitors import SHARE_KEY, CollapseDetector, CollapseThresholds, detect_collapse
+from rlpost.methods.grpo.guards.pseudo_labels import (
     attach_labels,
     compute_base_labels,
     label_accuracy,
     select_by_agreement,
     split_validation,
 )
+from rlpost.types import Group, Sample
 
 TH = CollapseThresholds(window=2)
 
@@ -81,7 +81,7 @@ def _dataset():
 
 
 def test_offline_labels_frozen_with_hidden_gold() -> None:
-    from rlpost.rollout.base import SamplingParams
+    from rlpost.rollout.sampling import SamplingParams
 
     engine = FakeEngine({"q1": ["4", "4.0", "5", "x"], "q2": ["8", "8", "8", "9"], "q3": ["1", "2", "3", "4"]})
     ds = _dataset()
@@ -98,7 +98,7 @@ def test_offline_labels_frozen_with_hidden_gold() -> None:
 
 
 def test_base_labels_need_several_samples() -> None:
-    from rlpost.rollout.base import SamplingParams
+    from rlpost.rollout.sampling import SamplingParams
 
     with pytest.raises(ConfigError, match="k=1"):
         compute_base_labels(FakeEngine({}), _dataset(), lambda r: [], SamplingParams(n=1))
@@ -126,11 +126,11 @@ def test_split_validation_uses_gold_rows_only() -> None:
 def test_early_stopping_keeps_and_restores_the_best_weights(monkeypatch, tmp_path) -> None:
     import torch
 
-    import rlpost.eval.runner
-    from rlpost.training.guards import EarlyStopping
+    import rlpost.eval.tasks.math_qa_runner
+    from rlpost.methods.grpo.guards.monitors import EarlyStopping
 
     scores = iter([0.5, 0.7, 0.6, 0.4])
-    monkeypatch.setattr(rlpost.eval.runner, "evaluate_model", lambda *a, **k: {"accuracy": next(scores)})
+    monkeypatch.setattr(rlpost.eval.tasks.math_qa_runner, "evaluate_model", lambda *a, **k: {"accuracy": next(scores)})
     model = torch.nn.Linear(2, 1)
     es = EarlyStopping(eval_steps=1, patience=2)
     es.context = {"val_ds": None, "template": None, "eval_cfg": None, "run_dir": tmp_path, "seed": 0}
@@ -160,7 +160,7 @@ def test_early_stopping_keeps_and_restores_the_best_weights(monkeypatch, tmp_pat
     (["algo.skip_zero_advantage=false"], "false"),
 ])
 def test_skipping_zero_advantage_rows_yields_to_the_entropy_test(overrides, expect) -> None:
-    from rlpost.training.guard_setup import skip_zero_advantage_setting
+    from rlpost.methods.grpo.guards.setup import skip_zero_advantage_setting
     from tests.conftest import compose_recipe
 
     assert skip_zero_advantage_setting(compose_recipe("grpo", overrides)) == expect
@@ -170,11 +170,11 @@ def test_early_stopping_state_survives_a_resume(monkeypatch, tmp_path) -> None:
     """What EarlyStopping writes into checkpoint-N is what a run resumed from checkpoint-N starts with."""
     import torch
 
-    import rlpost.eval.runner
-    from rlpost.training.guards import EarlyStopping
+    import rlpost.eval.tasks.math_qa_runner
+    from rlpost.methods.grpo.guards.monitors import EarlyStopping
 
     scores = iter([0.5, 0.7, 0.6])
-    monkeypatch.setattr(rlpost.eval.runner, "evaluate_model", lambda *a, **k: {"accuracy": next(scores)})
+    monkeypatch.setattr(rlpost.eval.tasks.math_qa_runner, "evaluate_model", lambda *a, **k: {"accuracy": next(scores)})
     args, control = SimpleNamespace(output_dir=str(tmp_path)), SimpleNamespace(should_training_stop=False)
     model = torch.nn.Linear(2, 1)
     es = EarlyStopping(eval_steps=1, patience=5)
@@ -188,7 +188,8 @@ def test_early_stopping_state_survives_a_resume(monkeypatch, tmp_path) -> None:
     es.on_save(args, SimpleNamespace(global_step=2), control)
     resumed = EarlyStopping(eval_steps=1, patience=5)
     resumed.context = es.context
-    monkeypatch.setattr(rlpost.eval.runner, "evaluate_model", lambda *a, **k: pytest.fail("re-evaluated on resume"))
+    monkeypatch.setattr(rlpost.eval.tasks.math_qa_runner, "evaluate_model",
+                        lambda *a, **k: pytest.fail("re-evaluated on resume"))
     resumed.on_train_begin(args, SimpleNamespace(global_step=2), control, model=model)
     assert resumed.history == [(0, 0.5), (1, 0.7), (2, 0.6)] and resumed.best == (1, 0.7) and resumed.bad_evals == 1
     assert torch.equal(resumed.best_state["weight"], torch.full((1, 2), 1.0))
@@ -217,9 +218,9 @@ def test_collapse_series_survives_a_resume(tmp_path) -> None:
 def test_best_checkpoint_is_never_ranked_by_a_pseudo_reward(tmp_path, overrides, metric) -> None:
     import json
 
-    from rlpost.training.checkpointing import COMPLETE_MARKER, commit_callback
-    from rlpost.training.guard_setup import checkpoint_ranking
-    from rlpost.training.guards import EarlyStopping
+    from rlpost.checkpoint.commit import COMPLETE_MARKER, commit_callback
+    from rlpost.methods.grpo.guards.monitors import EarlyStopping
+    from rlpost.methods.grpo.guards.setup import checkpoint_ranking
     from tests.conftest import compose_recipe
 
     cfg = compose_recipe("grpo", overrides)
@@ -247,7 +248,7 @@ def test_base_labels_cover_the_whole_training_set_by_default(monkeypatch, tmp_pa
     from datasets import Dataset
 
     import rlpost.rollout.hf
-    from rlpost.training.guard_setup import label_with_base_model
+    from rlpost.methods.grpo.guards.setup import label_with_base_model
     from tests.conftest import compose_recipe
 
     cfg = compose_recipe("grpo", ["reward=accuracy", f"guards={group}", f"run_dir={tmp_path}"])
@@ -256,12 +257,12 @@ def test_base_labels_cover_the_whole_training_set_by_default(monkeypatch, tmp_pa
     answers = {r["question"]: [r["answer"]] * 8 for r in rows}
     monkeypatch.setattr(rlpost.rollout.hf, "HFEngine", lambda *a, **k: FakeEngine(answers))
     template = lambda row: [{"role": "user", "content": row["question"]}]  # noqa: E731
-    with caplog.at_level(logging.INFO, logger="rlpost.training.guard_setup"):
+    with caplog.at_level(logging.INFO, logger="rlpost.methods.grpo.guards.setup"):
         labelled = label_with_base_model(cfg, torch.nn.Linear(1, 1), None, template, Dataset.from_list(rows))
     assert len(labelled) == 300
     assert "labelling 300 of 300 training rows" in caplog.text
     cfg.guards.base_labels.max_rows = 40
-    with caplog.at_level(logging.INFO, logger="rlpost.training.guard_setup"):
+    with caplog.at_level(logging.INFO, logger="rlpost.methods.grpo.guards.setup"):
         assert len(label_with_base_model(cfg, torch.nn.Linear(1, 1), None, template, Dataset.from_list(rows))) == 40
     assert "guards.base_labels.max_rows=40: labelling and training on the first 40 of 300" in caplog.text
     cfg.guards.base_labels.max_rows = 0

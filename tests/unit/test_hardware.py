@@ -1,4 +1,4 @@
-"""The dtype rule (src/rlpost/hardware.py) on each kind of hardware, with the capability probes mocked."""
+"""The dtype rule (src/rlpost/runtime/hardware.py) on each kind of hardware, with the capability probes mocked."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import pytest
 from omegaconf import OmegaConf
 
-import rlpost.hardware as hw
+import rlpost.runtime.hardware as hw
 from rlpost.errors import ConfigError
 
 torch = pytest.importorskip("torch")
@@ -75,7 +75,7 @@ def test_forced_bf16_on_a_gpu_without_bf16_is_a_one_line_error_naming_the_key(ha
 
 def test_forced_bf16_on_a_cpu_without_it_runs_with_a_warning(hardware, caplog):
     hardware("avx2")
-    with caplog.at_level(logging.WARNING, logger="rlpost.hardware"):
+    with caplog.at_level(logging.WARNING, logger="rlpost.runtime.hardware"):
         assert hw.resolve_dtype("bf16", device_type="cpu", key="model.dtype") == "bfloat16"
     assert "model.dtype=bf16: this CPU has no native bf16 (CPU AVX2" in caplog.text and "emulated" in caplog.text
 
@@ -101,14 +101,14 @@ def test_unknown_dtype_names_the_key():
     ("avx2", False, {"bf16": False, "fp16": True}),
 ])
 def test_trainer_auto_precision(hardware, cpu, cuda, expected):
-    from rlpost.training.trl_args import mixed_precision_args
+    from rlpost.runtime.trl_args import mixed_precision_args
 
     hardware(cpu, cuda=cuda)
     assert mixed_precision_args(OmegaConf.create({"bf16": "auto"})) == expected
 
 
 def test_trainer_precision_explicit_values(hardware):
-    from rlpost.training.trl_args import mixed_precision_args
+    from rlpost.runtime.trl_args import mixed_precision_args
 
     hardware("avx2", cuda=False)
     assert mixed_precision_args(OmegaConf.create({"bf16": False})) == {"bf16": False}
@@ -123,7 +123,7 @@ def test_trainer_precision_explicit_values(hardware):
 @pytest.mark.parametrize(("cpu", "bf16"), [("avx2", False), ("avx512_bf16", True)])
 def test_default_grpo_trainer_args_follow_the_cpu(hardware, tmp_path, cpu, bf16):
     """Before this rule, trainer.bf16 was hard-coded true: 11x slower on an AVX2 CPU."""
-    from rlpost.training.trl_args import build_trl_args
+    from rlpost.runtime.trl_args import build_trl_args
     from tests.conftest import pipeline_cfg
 
     hardware(cpu)

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from rlpost.data.claims import make_arithmetic_claims
-from rlpost.eval.icl import LABEL_SPACES, build_icl_prompt, probe, sample_demos
+from rlpost.data.sources.claims import make_arithmetic_claims
+from rlpost.eval.tasks.icl_probe import LABEL_SPACES, build_icl_prompt, probe, sample_demos
 
 ROWS = make_arithmetic_claims(40, seed=3)
 
@@ -54,7 +54,7 @@ def test_demos_cover_both_classes_and_exclude_query():
 def test_probe_reports_every_setting_and_k(tiny_model_dir):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from rlpost.eval.yes_no import YesNoScorer
+    from rlpost.rollout.label_scores import YesNoScorer
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from rlpost.eval.evaluate import aggregate, score_question
 from rlpost.eval.metrics import pass_at_k
+from rlpost.eval.tasks.math_qa import aggregate, score_question
 
 
 def test_pass_at_k_matches_brute_force():

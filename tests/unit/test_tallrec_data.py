@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rlpost.data.tallrec import build_tallrec_splits, load_tallrec, sample_few_shot
-from rlpost.data.tallrec_prepare import bookcrossing_rows, main, movielens_rows
+from rlpost.data.prepare.tallrec import bookcrossing_rows, main, movielens_rows
+from rlpost.data.sources.tallrec import build_tallrec_splits, load_tallrec, sample_few_shot
 from rlpost.errors import DataError
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "tallrec"

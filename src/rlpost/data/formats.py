@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlpost.data.prompts import ChatTemplate
+from rlpost.data.templates import ChatTemplate
 from rlpost.errors import DataError
 
 

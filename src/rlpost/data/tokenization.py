@@ -4,7 +4,8 @@ TRL 1.16's ``SFTTrainer`` and ``DPOTrainer`` tokenise a string prompt alone and 
 string, and the completion starts where the two token lists diverge (``trl.data_utils.common_prefix_length``). The
 first completion token therefore depends on the prompt's end: after ``"### Response:\\n"`` a SentencePiece (Llama)
 tokenizer writes ``Yes`` while the bare word encodes as ``▁Yes``. The yes/no scorer's label ids
-(:mod:`rlpost.eval.yes_no`) and DivPO's teacher-forced log-probabilities (:mod:`rlpost.eval.teacher_forcing`) both
+(:mod:`rlpost.rollout.label_scores`) and DivPO's teacher-forced log-probabilities
+(:mod:`rlpost.rollout.teacher_forcing`) both
 come from here.
 """
 

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from rlpost.selection.diversity import (
+from rlpost.methods.divpo.criteria import (
     compute_mean_distance,
     extract_words,
     load_embedder,

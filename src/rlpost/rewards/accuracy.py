@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from rlpost.rewards.base import completion_text
-from rlpost.rewards.extract import extract_answer
-from rlpost.rewards.verifiers import math_equal
+from rlpost.rewards.verify import math_equal
+from rlpost.text.answers import extract_answer
 
 
 class AccuracyReward:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rlpost.rewards.base import completion_text
-from rlpost.rewards.extract import extract_answer
+from rlpost.text.answers import extract_answer
 
 
 class AnswerFormatReward:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rlpost.rewards.verifiers import math_equal
+from rlpost.rewards.verify import math_equal
 
 # SRT's pass-rate histogram buckets: [0, .2], (.2, .4], (.4, .6], (.6, .8], (.8, 1]
 PASS_RATE_EDGES = (0.2, 0.4, 0.6, 0.8, 1.0)

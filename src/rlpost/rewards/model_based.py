@@ -10,7 +10,8 @@ cheap.
   scores keyword stories with ArmoRM (../shared/PAPERS.md, DivPO). The reward is the logit of a one-output head, or
   the probability of ``label_index`` for a classifier head.
 - :class:`JudgeReward`: any causal chat model asked a yes/no question about the completion. The reward is
-  P(Yes) / (P(Yes) + P(No)) at the answer position, computed by the same :class:`~rlpost.eval.yes_no.YesNoScorer`
+  P(Yes) / (P(Yes) + P(No)) at the answer position, computed by the same
+  :class:`~rlpost.rollout.label_scores.YesNoScorer`
   that TALLRec's AUC uses.
 """
 
@@ -20,7 +21,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from rlpost.data.tallrec import chat_prompt_text
+from rlpost.data.sources.tallrec import chat_prompt_text
 from rlpost.errors import ConfigError
 from rlpost.rewards.base import completion_text
 
@@ -136,7 +137,7 @@ class JudgeReward:
             ``reward.funcs.judge.model.path=...`` for a separate judge.
         template: the judge's user message, with ``{question}`` and ``{completion}``.
         positive / negative: the answer words compared at the answer position.
-        batch_size, multi_token: passed to :class:`~rlpost.eval.yes_no.YesNoScorer`.
+        batch_size, multi_token: passed to :class:`~rlpost.rollout.label_scores.YesNoScorer`.
 
     Raises:
         ConfigError: the template lacks ``{completion}``, or the label words are not single tokens.
@@ -146,7 +147,7 @@ class JudgeReward:
 
     def __init__(self, model: Any, template: str = DEFAULT_JUDGE_TEMPLATE, positive: str = "Yes",
                  negative: str = "No", batch_size: int = 8, multi_token: str = "error") -> None:
-        from rlpost.eval.yes_no import YesNoScorer
+        from rlpost.rollout.label_scores import YesNoScorer
 
         if "{completion}" not in template:
             raise ConfigError("reward.funcs.judge.template must contain {completion} (and usually {question})")
@@ -157,7 +158,7 @@ class JudgeReward:
 
     def load(self) -> tuple[Any, Any]:
         if self._model is None:
-            from rlpost.training.model import load_policy
+            from rlpost.runtime.model import load_policy
 
             model, tok = load_policy(self.model_cfg)
             self._model, self._tokenizer = model.eval(), tok
@@ -177,7 +178,7 @@ class JudgeReward:
     def __call__(self, prompts: list[Any], completions: list[Any], question: Sequence[str] | None = None,
                  **_: Any) -> list[float]:
         model, tok = self.load()
-        from rlpost.eval.yes_no import sigmoid
+        from rlpost.rollout.label_scores import sigmoid
 
         judged = self.judge_prompts(tok, questions_for(prompts, question), completions)
         return [sigmoid(m) for m in self.scorer.score(model, tok, judged, desc="judge")]

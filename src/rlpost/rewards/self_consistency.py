@@ -15,10 +15,10 @@ from typing import Any
 from rlpost.distributed import all_gather_object, broadcast_object, is_main, rank
 from rlpost.errors import ConfigError, DataError
 from rlpost.rewards.base import completion_text
-from rlpost.rewards.extract import extract_answer
 from rlpost.rewards.label_quality import GroupRecord, compute_label_metrics
-from rlpost.rewards.verifiers import math_equal
-from rlpost.rewards.voting import cluster_answers
+from rlpost.rewards.verify import math_equal
+from rlpost.rewards.vote import cluster_answers
+from rlpost.text.answers import extract_answer
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ class MajorityVoteReward:
     :func:`group_spans`), not by ``prompt_id``, so duplicate questions in one batch stay separate groups.
 
     Args:
-        answer_format: how to extract the final answer (see :func:`rlpost.rewards.extract.extract_answer`).
+        answer_format: how to extract the final answer (see :func:`rlpost.text.answers.extract_answer`).
         min_agreement: groups whose majority share is below this abstain (None, hence zero advantage in TRL).
         soft: reward = the vote share of the completion's answer (SRT's soft reward) instead of 0/1.
         gold_flag_column: boolean dataset column marking gold-labelled rows; absent column = all rows unlabelled.

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rlpost.rollout.base import SamplingParams
+from rlpost.rollout.sampling import SamplingParams
 
 
 @dataclass

@@ -7,9 +7,9 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from rlpost.datatypes import Group, Sample
-from rlpost.hardware import autocast_for, resolve_dtype
-from rlpost.rollout.base import SamplingParams, stop_ids_of
+from rlpost.rollout.sampling import SamplingParams, stop_ids_of
+from rlpost.runtime.hardware import autocast_for, resolve_dtype
+from rlpost.types import Group, Sample
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,8 @@ class HFEngine:
         model: a causal LM (kept in its dtype; an fp32 model is autocast to ``autocast_dtype``).
         tokenizer: its tokenizer (chat template applied here).
         max_batch_size: sequences per ``generate`` call (prompts × n).
-        autocast_dtype: ``auto`` (bf16 where the hardware runs it natively, :func:`rlpost.hardware.resolve_dtype`),
+        autocast_dtype: ``auto`` (bf16 where the hardware runs it natively,
+            :func:`rlpost.runtime.hardware.resolve_dtype`),
             ``bfloat16``, ``float16``, ``float32`` or None (no autocast).
         dtype_key: the config key ``autocast_dtype`` came from, named in errors and warnings.
         fast_decode: use rlpost's decode loop (:mod:`rlpost.rollout.decode`: one prefill per prompt shared by its

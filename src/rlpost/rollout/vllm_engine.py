@@ -20,9 +20,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rlpost.datatypes import Group, Sample
-from rlpost.rollout.base import SamplingParams, stop_ids_of
+from rlpost.rollout.sampling import SamplingParams, stop_ids_of
 from rlpost.rollout.vllm_settings import engine_device, import_vllm, llm_kwargs, prepare_cpu_env, whole_prefill_kwargs
+from rlpost.types import Group, Sample
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class VLLMEngine:
     Args:
         llm: a ``vllm.LLM`` (see :func:`build_llm`).
         tokenizer: the policy's HF tokenizer (chat template, stop ids, decoding).
-        stop_ids: token ids that end a completion (:func:`rlpost.rollout.base.stop_ids_of`).
+        stop_ids: token ids that end a completion (:func:`rlpost.rollout.sampling.stop_ids_of`).
         lora_request: a ``vllm.lora.request.LoRARequest`` applied to every request, or None.
     """
 

@@ -39,7 +39,8 @@ def engine_device() -> str:
 def vllm_dtype(requested: str | None, device_type: str) -> str | None:
     """The ``dtype`` passed to ``vllm.LLM`` (None = vLLM's own choice, the GPU behaviour).
 
-    ``auto`` is float32 on CPU even where bf16 is native (:func:`rlpost.hardware.resolve_dtype` would pick bf16 for
+    ``auto`` is float32 on CPU even where bf16 is native (:func:`rlpost.runtime.hardware.resolve_dtype` would pick
+    bf16 for
     the trainer there): a bf16 engine's log-probs differ from an fp32 trainer's by ~4e-3 nats/token against ~1e-5 in
     fp32 (docs/vllm.md), which the importance-sampling correction and the staleness check would read as drift.
     Explicit names go through the hardware rule's checks (``bf16`` -> ``bfloat16``, unknown names fail).
@@ -50,7 +51,7 @@ def vllm_dtype(requested: str | None, device_type: str) -> str | None:
     """
     if requested in (None, "auto"):
         return "float32" if device_type == "cpu" else None
-    from rlpost.hardware import resolve_dtype
+    from rlpost.runtime.hardware import resolve_dtype
 
     return resolve_dtype(requested, device_type=device_type, key="rollout.vllm_dtype")
 
@@ -122,7 +123,7 @@ def keep_plain_cpu_linear() -> bool:
     """Make vLLM's CPU unquantized linear layers keep their weight and call ``F.linear`` on it (idempotent).
 
     vLLM 0.32's ``dispatch_cpu_unquantized_gemm`` packs the weight for oneDNN and replaces ``layer.weight`` by an empty
-    tensor; weights pushed afterwards (TRL's sync, :func:`rlpost.training.vllm_sync`) then never reach the matmul.
+    tensor; weights pushed afterwards (TRL's sync, :func:`rlpost.methods.grpo.vllm_sync`) then never reach the matmul.
     Returns True when the patch is in place; False (and a warning) when vLLM's internals moved.
     """
     global _PLAIN_LINEAR

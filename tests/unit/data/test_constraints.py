@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rlpost.data.constraints import (
+from rlpost.data.sources.constraints import (
     TOPICS,
     check_no_overlap,
     generate_constraint_prompts,
@@ -14,7 +14,7 @@ from rlpost.data.constraints import (
     split_topics,
 )
 from rlpost.errors import DataError
-from rlpost.rewards.ifeval_checks import validate_constraints
+from rlpost.rewards.instruction_following.checks import validate_constraints
 
 CODE = "def check_following(instruction, response):\n    return len(response) < 50\n"
 
@@ -25,7 +25,7 @@ def _write(path, rows):
 
 
 def test_generator_is_seeded_valid_and_conflict_free():
-    from rlpost.data.constraints import _conflicts
+    from rlpost.data.sources.constraints import _conflicts
 
     a = generate_constraint_prompts(40, seed=7, max_constraints=3)
     b = generate_constraint_prompts(40, seed=7, max_constraints=3)

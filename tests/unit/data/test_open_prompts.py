@@ -9,7 +9,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from rlpost.config.validate import validate_divpo
-from rlpost.data import open_prompts as op
+from rlpost.data.sources import open_prompts as op
 from rlpost.errors import ConfigError, DataError
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "divpo" / "prompts.json"

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from rlpost.data.prompts import ChatTemplate
-from rlpost.eval.ifeval import aggregate, clustered_stderr, evaluate_instruction_following, score_record
+from rlpost.data.templates import ChatTemplate
+from rlpost.eval.tasks.ifeval import aggregate, clustered_stderr, evaluate_instruction_following, score_record
 
 
 def _rec(strict, loose, ids=None):

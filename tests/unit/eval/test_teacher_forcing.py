@@ -29,7 +29,7 @@ def hand_logprobs(model, tok, prompt: str, completion: str) -> list[float]:
 
 
 def test_completion_logprobs_equal_a_hand_computation_batched_and_padded(model_tok):
-    from rlpost.eval.teacher_forcing import completion_logprobs
+    from rlpost.rollout.teacher_forcing import completion_logprobs
 
     model, tok = model_tok
     prompts = [PROMPTS[0], PROMPTS[1], PROMPTS[0]]
@@ -63,9 +63,9 @@ def letters_only(model, tok):
 def test_policy_logprobs_differ_from_tempered_top_p_sampling_logprobs(tiny_model_dir):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from rlpost.eval.teacher_forcing import completion_logprobs
-    from rlpost.rollout.base import SamplingParams
     from rlpost.rollout.hf import HFEngine
+    from rlpost.rollout.sampling import SamplingParams
+    from rlpost.rollout.teacher_forcing import completion_logprobs
 
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     model = letters_only(AutoModelForCausalLM.from_pretrained(tiny_model_dir), tok)

@@ -12,7 +12,7 @@ import pytest
 
 from rlpost.errors import ConfigError
 from rlpost.rewards.endpoint_judge import EndpointJudgeReward
-from rlpost.rewards.instruction_following import InstructionFollowingReward
+from rlpost.rewards.instruction_following.reward import InstructionFollowingReward
 
 IDS = [["punctuation:no_comma", "change_case:english_lowercase"]] * 3
 KW = [json.dumps([{}, {}])] * 3
@@ -52,7 +52,7 @@ def test_loose_scoring_forgives_a_preamble_line():
 def test_broken_constraints_score_zero_and_are_logged_once(caplog):
     reward = InstructionFollowingReward()
     ids = [["punctuation:no_comma", "made:up"]] * 2
-    with caplog.at_level(logging.WARNING, logger="rlpost.rewards.instruction_following"):
+    with caplog.at_level(logging.WARNING, logger="rlpost.rewards.instruction_following.reward"):
         out = reward(None, ["no commas", "no commas"], instruction_id_list=ids, kwargs=[None, None],
                      prompt_id=["p1", "p2"])
     assert out == [0.5, 0.5]

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from rlpost.errors import ConfigError
-from rlpost.rewards.sandbox import CheckerCall, CheckerSandbox
+from rlpost.rewards.instruction_following.sandbox import CheckerCall, CheckerSandbox
 
 OK = "def check_following(instruction, response):\n    return ',' not in response\n"
 LOOP = "def check_following(instruction, response):\n    while True:\n        pass\n"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rlpost.rollout.base import SamplingParams
 from rlpost.rollout.decode import decode, select_next, warp_logits
+from rlpost.rollout.sampling import SamplingParams
 
 torch = pytest.importorskip("torch")
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rlpost.rollout.base import SamplingParams
 from rlpost.rollout.hf import HFEngine
+from rlpost.rollout.sampling import SamplingParams
 
 torch = pytest.importorskip("torch")
 

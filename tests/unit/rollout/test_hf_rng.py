@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rlpost.rollout.base import SamplingParams
 from rlpost.rollout.hf import HFEngine
+from rlpost.rollout.sampling import SamplingParams
 
 torch = pytest.importorskip("torch")
 
@@ -48,8 +48,8 @@ def test_generate_leaves_the_global_rng_untouched_and_is_seeded(model_tok, fast_
 def test_evaluation_leaves_the_global_rng_untouched(model_tok) -> None:
     from omegaconf import OmegaConf
 
-    from rlpost.data.prompts import ChatTemplate
-    from rlpost.eval.runner import evaluate_model
+    from rlpost.data.templates import ChatTemplate
+    from rlpost.eval.tasks.math_qa_runner import evaluate_model
     from rlpost.testing import tiny_rows
 
     model, tok = model_tok

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from rlpost.datatypes import Group, Sample
 from rlpost.errors import ConfigError
-from rlpost.selection import diversity as dv
+from rlpost.methods.divpo import criteria as dv
+from rlpost.types import Group, Sample
 
 
 def pool(texts, token_logprobs=None) -> Group:

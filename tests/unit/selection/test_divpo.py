@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rlpost.datatypes import Group, Sample
 from rlpost.errors import ConfigError
-from rlpost.selection.divpo import select_bands, select_divpo_pair
+from rlpost.methods.divpo.selection import select_bands, select_divpo_pair
+from rlpost.types import Group, Sample
 
 
 def pool(*texts: str) -> Group:

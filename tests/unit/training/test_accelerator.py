@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 
 from rlpost.config.validate import validate_deepspeed
 from rlpost.errors import ConfigError
-from rlpost.training.accelerator import deepspeed_cpu_env, prepare_trainer_runtime
+from rlpost.runtime.accelerator import deepspeed_cpu_env, prepare_trainer_runtime
 
 
 def test_no_deepspeed_needs_no_setup() -> None:

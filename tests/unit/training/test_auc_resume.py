@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-from rlpost.training.auc_callback import AUC_STATE, BEST_INFO, CHECKPOINT_BEST, AucEarlyStopping, read_best_step
+from rlpost.methods.sft.auc_stopping import AUC_STATE, BEST_INFO, CHECKPOINT_BEST, AucEarlyStopping, read_best_step
 
 LABELS = [0, 0, 1, 1]
 SCORES = {0.5: [0.5, 0.5, 0.5, 0.5], 0.75: [0.1, 0.8, 0.2, 0.9], 1.0: [0.1, 0.2, 0.8, 0.9]}

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from rlpost.checkpoint.commit import COMPLETE_MARKER, CheckpointCommitCallback
+from rlpost.checkpoint.resume import list_checkpoints, prepare_resume, run_trainer
 from rlpost.errors import ConfigError, StorageError
-from rlpost.pipelines.checkpoints import list_checkpoints, prepare_resume, run_trainer
-from rlpost.training.checkpointing import COMPLETE_MARKER, CheckpointCommitCallback
 
-CFG = {"pipeline": "rlpost.pipelines.sft.run", "run_name": "sft-s0", "model": {"name": "tiny_random"}}
+CFG = {"pipeline": "rlpost.methods.sft.pipeline.run", "run_name": "sft-s0", "model": {"name": "tiny_random"}}
 
 
 def _committed(root: Path, step: int) -> Path:
@@ -129,7 +129,7 @@ def test_full_disk_inside_a_real_trainer_save_keeps_the_committed_checkpoint(tmp
     from datasets import Dataset
     from transformers import Trainer, TrainingArguments
 
-    from rlpost.training.checkpointing import commit_callback
+    from rlpost.checkpoint.commit import commit_callback
 
     class Tiny(torch.nn.Module):
         def __init__(self) -> None:
@@ -160,7 +160,7 @@ def test_full_disk_inside_a_real_trainer_save_keeps_the_committed_checkpoint(tmp
 def test_torch_save_on_full_disk_is_recognised_by_the_free_space(tmp_path: Path, monkeypatch) -> None:
     """torch.save on a full disk raises ``RuntimeError('... unexpected pos 704 vs 598')`` naming no cause (measured
     on a 256 KiB tmpfs): with (almost) no space left under the output dir it is reported as a full disk."""
-    import rlpost.pipelines.checkpoints as checkpoints
+    import rlpost.checkpoint.resume as checkpoints
 
     error = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598")
     monkeypatch.setattr(checkpoints, "free_bytes", lambda path: 0)

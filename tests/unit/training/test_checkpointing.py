@@ -8,15 +8,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from rlpost.errors import ConfigError
-from rlpost.pipelines.checkpoints import (
+from rlpost.checkpoint.commit import COMPLETE_MARKER, CheckpointCommitCallback, commit_callback
+from rlpost.checkpoint.resume import (
     FINGERPRINT,
     check_fingerprint,
     find_resume_checkpoint,
     list_checkpoints,
     prepare_resume,
 )
-from rlpost.training.checkpointing import COMPLETE_MARKER, CheckpointCommitCallback, commit_callback
+from rlpost.errors import ConfigError
 
 
 def _ckpt(root: Path, step: int, committed: bool = True, value: float | None = None) -> Path:
@@ -38,7 +38,7 @@ def test_half_written_checkpoint_is_never_picked(tmp_path: Path) -> None:
 
 
 def test_prepare_resume_removes_uncommitted_and_records_fingerprint(tmp_path: Path) -> None:
-    cfg = {"pipeline": "rlpost.pipelines.grpo.run", "run_name": "grpo-s0", "model": {"name": "tiny_random"}}
+    cfg = {"pipeline": "rlpost.methods.grpo.pipeline.run", "run_name": "grpo-s0", "model": {"name": "tiny_random"}}
     assert prepare_resume(cfg, tmp_path) is None
     fingerprint = json.loads((tmp_path / FINGERPRINT).read_text())
     assert fingerprint["model"] == "tiny_random"

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 def test_prompt_stream_walks_trl_repeat_sampler_order():
     from trl.trainer.utils import RepeatSampler
 
-    from rlpost.training.prompt_stream import PromptStream
+    from rlpost.methods.grpo.prompt_stream import PromptStream
 
     trl_order = list(RepeatSampler(list(range(10)), mini_repeat_count=1, seed=7))
     stream = PromptStream(10, seed=7)
@@ -30,7 +30,7 @@ def _trainer(model_dir, tmp_path, rows, sampler=None, estimator="grpo", scale="g
     from datasets import Dataset
     from trl import GRPOConfig
 
-    from rlpost.training.grpo_trainer import GRPOTrainer
+    from rlpost.methods.grpo.trainer import GRPOTrainer
 
     kw = {"per_device_train_batch_size": 8, "num_generations": 2, "loss_type": "dapo", "beta": 0.0,
           "max_completion_length": 4, "use_cpu": True, "report_to": [], "bf16": False, "seed": 3,
@@ -50,8 +50,8 @@ def _rows(n_uniform, n_varied):
 
 
 def test_batch_is_full_of_informative_groups_and_dropped_prompts_are_consumed(tiny_model_dir, tmp_path):
-    from rlpost.training.dynamic_sampling import DynamicSampler
-    from rlpost.training.prompt_stream import PromptStream
+    from rlpost.methods.grpo.dynamic_sampling import DynamicSampler
+    from rlpost.methods.grpo.prompt_stream import PromptStream
 
     sampler = DynamicSampler(max_rounds=10)
     trainer = _trainer(tiny_model_dir, tmp_path, _rows(12, 4), sampler)  # 3 of 4 groups uniform
@@ -86,7 +86,7 @@ def test_batch_is_full_of_informative_groups_and_dropped_prompts_are_consumed(ti
 
 
 def test_short_batch_after_the_round_limit_is_filled_and_logged(tiny_model_dir, tmp_path):
-    from rlpost.training.dynamic_sampling import DynamicSampler
+    from rlpost.methods.grpo.dynamic_sampling import DynamicSampler
 
     trainer = _trainer(tiny_model_dir, tmp_path, _rows(30, 2), DynamicSampler(max_rounds=1))
     trainer.model.train()
@@ -100,7 +100,7 @@ def test_short_batch_after_the_round_limit_is_filled_and_logged(tiny_model_dir, 
 
 def test_never_informative_reward_is_a_one_line_error_naming_it(tiny_model_dir, tmp_path):
     from rlpost.errors import ConfigError
-    from rlpost.training.dynamic_sampling import DynamicSampler
+    from rlpost.methods.grpo.dynamic_sampling import DynamicSampler
 
     trainer = _trainer(tiny_model_dir, tmp_path, _rows(8, 0), DynamicSampler(max_rounds=2, max_uninformative_rounds=3))
     trainer.model.train()
@@ -116,7 +116,7 @@ def test_loss_on_the_concatenated_kept_rows_equals_trl_loss_on_the_same_rows(tin
     exactly the sum of its losses on those rows in their own batches."""
     from tests.unit.training.test_informative_rows import _batch
 
-    from rlpost.training.dynamic_sampling import concat_rows
+    from rlpost.methods.grpo.dynamic_sampling import concat_rows
 
     trainer = _trainer(tiny_model_dir, tmp_path, _rows(0, 4))
     trainer.model.train()
@@ -143,8 +143,8 @@ def test_rows_out_of_the_loss_stay_out_when_rounds_are_merged():
     """A round with unscored rows carries TRL's tool_mask (rows out of the loss); a round without gets ones."""
     from tests.unit.training.test_informative_rows import _batch
 
-    from rlpost.training.dynamic_sampling import concat_rows
-    from rlpost.training.informative_rows import loss_token_count, mask_rows_out_of_loss
+    from rlpost.methods.grpo.dynamic_sampling import concat_rows
+    from rlpost.methods.grpo.informative_rows import loss_token_count, mask_rows_out_of_loss
 
     a = mask_rows_out_of_loss(_batch([1.0, -1.0, 0.5, -0.5], seed=1), torch.tensor([False, True, False, False]))
     b = _batch([0.7, -0.7, 0.2, -0.2], seed=2)
@@ -158,7 +158,7 @@ def test_stream_position_is_checkpointed_and_restored(tiny_model_dir, tmp_path):
     """A resumed run continues the prompt stream where the checkpoint left it (trainer_state.json)."""
     from transformers import TrainerState
 
-    from rlpost.training.dynamic_sampling import DynamicSampler
+    from rlpost.methods.grpo.dynamic_sampling import DynamicSampler
 
     rows = _rows(12, 4)
     full = _trainer(tiny_model_dir, tmp_path / "a", rows, DynamicSampler(max_rounds=3), max_steps=2,
@@ -184,7 +184,7 @@ def test_stream_position_is_checkpointed_and_restored(tiny_model_dir, tmp_path):
 
 def test_num_iterations_reuses_one_dynamic_batch(tiny_model_dir, tmp_path):
     """With num_iterations=2 TRL trains twice on one generation batch: dynamic sampling runs once for two steps."""
-    from rlpost.training.dynamic_sampling import DynamicSampler
+    from rlpost.methods.grpo.dynamic_sampling import DynamicSampler
 
     sampler = DynamicSampler(max_rounds=3)
     calls = []

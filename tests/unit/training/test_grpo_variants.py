@@ -16,7 +16,7 @@ def _trainer(model_dir, tmp_path, **kw):
     from datasets import Dataset
     from trl import GRPOConfig
 
-    from rlpost.training.grpo_trainer import GRPOTrainer
+    from rlpost.methods.grpo.trainer import GRPOTrainer
 
     estimator = kw.pop("advantage_estimator", "grpo")
     base = {"per_device_train_batch_size": 8, "num_generations": 4, "loss_type": "dapo", "beta": 0.0,

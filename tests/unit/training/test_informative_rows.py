@@ -28,7 +28,7 @@ def _batch(advantages, prompt_lens=(3, 5, 2, 4), completion_lens=(4, 6, 2, 3), w
 
 
 def test_drops_zero_rows_and_trims_padding_only_they_needed():
-    from rlpost.training.informative_rows import drop_zero_advantage_rows
+    from rlpost.methods.grpo.informative_rows import drop_zero_advantage_rows
 
     batch = _batch([0.0, 0.0, 1.5, -0.5])
     out = drop_zero_advantage_rows(batch)
@@ -43,7 +43,7 @@ def test_drops_zero_rows_and_trims_padding_only_they_needed():
 
 
 def test_all_zero_keeps_the_shortest_row_and_nothing_to_drop_is_a_no_op():
-    from rlpost.training.informative_rows import drop_zero_advantage_rows
+    from rlpost.methods.grpo.informative_rows import drop_zero_advantage_rows
 
     out = drop_zero_advantage_rows(_batch([0.0, 0.0, 0.0, 0.0]))
     assert out["completion_ids"].shape == (1, 2) and out["advantages"].tolist() == [0.0]
@@ -55,7 +55,7 @@ def test_all_zero_keeps_the_shortest_row_and_nothing_to_drop_is_a_no_op():
 
 def test_resolve_skip_names_the_key():
     from rlpost.errors import ConfigError
-    from rlpost.training.informative_rows import resolve_skip
+    from rlpost.methods.grpo.informative_rows import resolve_skip
 
     assert resolve_skip("auto", "cispo", 0.0, False) and resolve_skip(True, "dapo", 0.0, False)
     assert not resolve_skip("auto", "dapo", 0.0, True) and not resolve_skip("false", "dapo", 0.0, False)
@@ -99,7 +99,7 @@ def _trainer(model_dir, tmp_path, loss_type, model=None, reward_funcs=None, rows
     from transformers import AutoTokenizer
     from trl import GRPOConfig
 
-    from rlpost.training.grpo_trainer import GRPOTrainer
+    from rlpost.methods.grpo.trainer import GRPOTrainer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=num_generations,
@@ -122,7 +122,7 @@ def _loss_and_grads(trainer, batch):
 
 def _full_and_skipped(trainer):
     """TRL's loss and gradients on a batch with two zero-advantage rows, and on the same batch with them skipped."""
-    from rlpost.training.informative_rows import drop_zero_advantage_rows
+    from rlpost.methods.grpo.informative_rows import drop_zero_advantage_rows
 
     trainer.model.train()
     batch = _batch([0.0, 1.2, 0.0, -0.7])
@@ -203,7 +203,7 @@ def test_vote_only_rows_take_no_part_in_the_loss(tiny_model_dir, tmp_path):
 
 
 def test_mask_rows_out_of_loss_keeps_an_existing_loss_mask():
-    from rlpost.training.informative_rows import loss_token_count, mask_rows_out_of_loss
+    from rlpost.methods.grpo.informative_rows import loss_token_count, mask_rows_out_of_loss
 
     batch = {**_batch([0.0, 1.0, 0.0, -1.0]), "tool_mask": torch.tensor([[1, 0, 1, 1, 1, 1, 1]] * 4)}
     out = mask_rows_out_of_loss(batch, torch.tensor([True, False, False, True]))
@@ -216,7 +216,7 @@ def test_mask_rows_out_of_loss_keeps_an_existing_loss_mask():
 def test_padding_to_a_common_row_count_leaves_loss_and_gradients_unchanged(tiny_model_dir, tmp_path, loss_type):
     """Processes pad their kept rows to the largest kept count with dropped rows (a zero-advantage row, then a row out
     of the loss): TRL's loss and gradients are those of the unpadded micro-batch."""
-    from rlpost.training.informative_rows import drop_rows, loss_token_count, mask_rows_out_of_loss
+    from rlpost.methods.grpo.informative_rows import drop_rows, loss_token_count, mask_rows_out_of_loss
 
     trainer = _trainer(tiny_model_dir, tmp_path, loss_type)
     trainer.model.train()

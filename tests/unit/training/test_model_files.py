@@ -6,7 +6,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from rlpost.errors import ConfigError
-from rlpost.training.model import find_package_file, resolve_model_path
+from rlpost.runtime.model import find_package_file, resolve_model_path
 
 
 def test_a_package_file_is_found_without_importing_the_package(tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ class _Model:
 
 
 def test_snapshots_at_marks_and_stop_at_budget(tmp_path, monkeypatch):
-    from rlpost.training import callbacks
+    from rlpost.runtime import callbacks
 
     clock = SimpleNamespace(now=0.0)
     monkeypatch.setattr(callbacks.time, "monotonic", lambda: clock.now)

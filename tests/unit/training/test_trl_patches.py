@@ -27,7 +27,7 @@ def _loss_and_grad(model_dir, labels_from: int):
 def test_compact_head_matches_trl(tiny_model_dir, monkeypatch):
     from trl.trainer import utils as trl_utils
 
-    from rlpost.training import trl_patches
+    from rlpost.runtime import trl_patches
 
     seen = []
     original = trl_utils._use_triton

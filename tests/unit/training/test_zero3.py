@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from rlpost.training.zero3 import full_parameters, partitioned_parameters
+from rlpost.runtime.zero3 import full_parameters, partitioned_parameters
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -17,8 +17,8 @@ LOAD_UNDER_ZERO3 = """
 import sys
 from omegaconf import OmegaConf
 from transformers.integrations import HfDeepSpeedConfig
-from rlpost.training.model import load_policy
-from rlpost.training.zero3 import partitioned_parameters
+from rlpost.runtime.model import load_policy
+from rlpost.runtime.zero3 import partitioned_parameters
 
 ds = HfDeepSpeedConfig({"zero_optimization": {"stage": 3}, "train_micro_batch_size_per_gpu": 1})
 model, _ = load_policy(OmegaConf.create({"path": sys.argv[1]}), for_training=False)

@@ -1,0 +1,1 @@
+"""Checkpoint commit, manifest, resume and stage bookkeeping shared by every method."""

@@ -1,0 +1,1 @@
+"""Dataset sources: files, generators and task-specific loaders returning canonical rows."""

@@ -1,0 +1,1 @@
+"""Evaluation tasks: math QA, ICL probe, IFEval."""

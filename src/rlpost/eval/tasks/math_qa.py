@@ -1,0 +1,154 @@
+"""Evaluate a policy on questions with gold answers: greedy accuracy, pass@k, maj@k, mean@k, majority share."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rlpost.data.templates import ChatTemplate
+from rlpost.distributed import all_gather_object, is_main, rank, world_size
+from rlpost.errors import DataError
+from rlpost.eval.metrics import mean, pass_at_k
+from rlpost.io import write_json, write_jsonl
+from rlpost.rewards.verify import math_equal
+from rlpost.rewards.vote import majority_vote
+from rlpost.rollout.sampling import RolloutEngine, SamplingParams
+from rlpost.text.answers import extract_answer
+from rlpost.types import Sample
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """What to measure: ``k`` samples per question at ``temperature`` plus one greedy completion."""
+
+    k: int = 1
+    temperature: float = 0.7
+    top_p: float = 1.0
+    max_new_tokens: int = 64
+    answer_format: str = "auto"
+    # column to break greedy accuracy down by (e.g. "op", "level"); skipped when absent
+    group_by: str | None = "op"
+    seed: int = 0
+
+
+def score_question(gold: str, greedy: str, samples: list[str], answer_format: str) -> dict[str, Any]:
+    """Per-question record: extracted answers, correctness, majority answer and its share.
+
+    Example:
+        >>> r = score_question("4", "2+2=4", ["4", "5", "4"], "auto")
+        >>> r["greedy_correct"], r["n_correct"], r["maj_answer"], round(r["maj_share"], 2), r["maj_correct"]
+        (True, 2, '4', 0.67, True)
+    """
+    answers = [extract_answer(s, answer_format) for s in samples]
+    maj, share = majority_vote(answers)
+    return {
+        "greedy_answer": extract_answer(greedy, answer_format),
+        "greedy_correct": math_equal(extract_answer(greedy, answer_format), gold),
+        "answers": answers,
+        "n_correct": sum(math_equal(a, gold) for a in answers),
+        "maj_answer": maj,
+        "maj_share": share,
+        "maj_correct": math_equal(maj, gold),
+    }
+
+
+def aggregate(records: list[dict[str, Any]], k: int, group_by: str | None) -> dict[str, float]:
+    """Dataset-level metrics from per-question records (see :func:`score_question`)."""
+    metrics = {
+        "accuracy": mean([float(r["greedy_correct"]) for r in records]),
+        "completion_tokens": mean([r["greedy_tokens"] for r in records]),
+        "n_questions": float(len(records)),
+    }
+    if k > 1:
+        metrics.update(
+            {
+                f"pass@{k}": mean([pass_at_k(k, r["n_correct"], k) for r in records]),
+                "pass@1": mean([pass_at_k(k, r["n_correct"], 1) for r in records]),
+                f"maj@{k}": mean([float(r["maj_correct"]) for r in records]),
+                f"mean@{k}": mean([r["n_correct"] / k for r in records]),
+                "majority_share": mean([r["maj_share"] for r in records]),
+            }
+        )
+    if group_by and records and group_by in records[0]:
+        by: dict[str, list[float]] = defaultdict(list)
+        for r in records:
+            by[str(r[group_by])].append(float(r["greedy_correct"]))
+        metrics.update({f"accuracy/{g}": mean(v) for g, v in sorted(by.items())})
+    return metrics
+
+
+def evaluate(
+    engine: RolloutEngine,
+    dataset: Any,
+    template: ChatTemplate,
+    settings: EvalSettings,
+    out_dir: str | Path | None = None,
+) -> dict[str, float]:
+    """Run greedy (+ k samples) on every row with a gold ``answer``; write metrics.json and samples.jsonl."""
+    all_rows = [r for r in dataset if r.get("answer") is not None]
+    if not all_rows:
+        raise DataError("evaluation dataset has no rows with a gold 'answer'")
+    rows = all_rows[rank() :: world_size()]  # each rank scores a shard; records are gathered below
+    prompts = [template(r) for r in rows]
+    samples = [Sample(prompt_id=r["prompt_id"], question=r["question"], answer=r["answer"]) for r in rows]
+    greedy = engine.generate(
+        prompts, SamplingParams(greedy=True, max_new_tokens=settings.max_new_tokens), samples=samples
+    )
+    sampled = None
+    if settings.k > 1:
+        params = SamplingParams(
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            n=settings.k,
+            max_new_tokens=settings.max_new_tokens,
+            seed=settings.seed,
+        )
+        sampled = engine.generate(prompts, params, samples=samples)
+    records = []
+    for i, row in enumerate(rows):
+        texts = sampled[i].completions if sampled else []
+        rec = score_question(row["answer"], greedy[i].completions[0], texts, settings.answer_format)
+        rec.update(
+            {
+                "prompt_id": row["prompt_id"],
+                "question": row["question"],
+                "gold": row["answer"],
+                "greedy": greedy[i].completions[0],
+                "greedy_tokens": greedy[i].lengths[0],
+                "samples": texts,
+            }
+        )
+        if settings.group_by and settings.group_by in row:
+            rec[settings.group_by] = row[settings.group_by]
+        records.append(rec)
+    records = [r for part in all_gather_object(records) for r in part]
+    metrics = aggregate(records, settings.k, settings.group_by)
+    save_evaluation(out_dir, metrics, records)
+    return metrics
+
+
+def save_evaluation(out_dir: str | Path | None, metrics: dict[str, Any], records: list[dict[str, Any]]) -> None:
+    """Write ``metrics.json`` and ``samples.jsonl`` (one record per question) atomically, on the main process."""
+    if out_dir is not None and is_main():
+        write_json(Path(out_dir) / "metrics.json", metrics)
+        write_jsonl(Path(out_dir) / "samples.jsonl", records)
+
+
+def format_metrics(name: str, metrics: dict[str, float]) -> str:
+    """One human-readable line: ``name: accuracy 52.0% (add 20.0%, mul 84.0%) | maj@8 ...``."""
+    if "prompt_strict" in metrics:
+        from rlpost.eval.tasks.ifeval import format_if_metrics
+
+        return format_if_metrics(name, metrics)
+    parts = [f"accuracy {100 * metrics['accuracy']:.1f}%"]
+    groups = [f"{k.split('/', 1)[1]} {100 * v:.1f}%" for k, v in metrics.items() if k.startswith("accuracy/")]
+    if groups:
+        parts[0] += f" ({', '.join(groups)})"
+    parts += [f"{k} {100 * v:.1f}%" for k, v in metrics.items() if k.startswith(("pass@", "maj@", "mean@"))]
+    parts.append(f"{metrics['completion_tokens']:.0f} tokens/answer, n={metrics['n_questions']:.0f}")
+    return f"{name}: " + " | ".join(parts)

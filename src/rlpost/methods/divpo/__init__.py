@@ -1,0 +1,1 @@
+"""DivPO: diversity criteria, preference-pair selection, pipeline and its stages."""

@@ -1,0 +1,148 @@
+"""DivPO: diverse preference optimisation, online over ``algo.rounds`` rounds, with the DPO loss.
+
+Stages per round r (files in ``<run_dir>/round_<r>/``, each skipped when it exists, so a killed run resumes):
+  generate   candidates.jsonl  N = algo.n completions per prompt (current policy, HF engine), + the policy's
+                               teacher-forced token log-probs when the diversity criterion needs them
+  score      scored.jsonl      quality reward per completion (cfg.reward, e.g. persona JSON validity)
+  diversity  diversity.jsonl   diversity per completion within its pool (algo.diversity)
+  select     pairs.jsonl       most diverse of the top-rho band vs least diverse of the bottom-rho band
+  train      policy/           trl.DPOTrainer (full or peft=lora); the next round generates from this policy
+Fresh-sample diversity/quality of the base and the final policy: eval_before/, eval_after/ (metrics.json).
+Paper: Lanchantin et al., arXiv 2501.18101. Launch: ``python -m rlpost.train --config-name divpo [overrides]``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from rlpost.checkpoint.stages import read_jsonl, run_stage, write_json, write_jsonl
+from rlpost.config.validate import validate_divpo
+from rlpost.data.build import build_datasets
+from rlpost.distributed import broadcast_object, is_main
+from rlpost.methods.divpo import stages as st
+from rlpost.methods.divpo.criteria import needs_policy_logprobs
+from rlpost.rewards.build import build_rewards
+from rlpost.runtime.trl_args import build_trl_args
+from rlpost.tracking import start_run
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Task:
+    """What every round and evaluation needs, built once from the config."""
+
+    cfg: Any
+    template: Any
+    funcs: list[Any]
+    weights: list[float]
+    diversity: Any
+    keys: list[str] | None
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """Run DivPO rounds; returns per-round stats (``rounds``) and fresh-sample metrics (``eval_before/after``)."""
+    from transformers import set_seed
+
+    validate_divpo(cfg)
+    set_seed(cfg.seed)
+    build_trl_args(cfg.trainer)  # under torchrun this sets up the process group the stage barriers use
+    run_dir = Path(cfg.run_dir)
+    tracker = start_run(cfg)
+    prompts, eval_prompts = build_datasets(cfg.data, cfg.seed)
+    funcs, weights = build_rewards(cfg.reward)
+    task = Task(cfg, instantiate(cfg.data.template), funcs, weights, instantiate(cfg.algo.diversity),
+                list(cfg.data.get("attribute_keys") or []) or None)
+    results: dict[str, Any] = {"rounds": []}
+    evaluating = eval_prompts is not None and "evaluate" in cfg.stages
+    if evaluating and cfg.eval.before:
+        results["eval_before"] = evaluate(task, None, eval_prompts, run_dir / "eval_before")
+    policy = None
+    for r in range(cfg.algo.rounds):
+        policy = run_round(task, r, policy, prompts, run_dir / f"round_{r}")
+        if policy is None:
+            break
+        summary = {"round": r, **st.read_json(policy.parent / "select_stats.json"),
+                   **st.read_json(policy.parent / "generate_stats.json"),
+                   "train": st.read_json(policy.parent / "train_stats.json")}
+        results["rounds"].append(summary)
+        tracker.log({"divpo/pairs_kept": summary["pairs_kept"], "divpo/tokens_per_s": summary["tokens_per_s"]}, step=r)
+    if evaluating and cfg.eval.after and policy is not None:
+        results["eval_after"] = evaluate(task, policy, eval_prompts, run_dir / "eval_after")
+    if is_main():
+        write_json(run_dir / "metrics.json", results)
+    for stage in ("eval_before", "eval_after"):
+        if stage in results:
+            logger.info("%s: %s", stage, ", ".join(f"{k} {v:.3f}" for k, v in sorted(results[stage].items())))
+    tracker.summary({f"{s}/{k}": v for s in ("eval_before", "eval_after") for k, v in results.get(s, {}).items()})
+    tracker.finish()
+    return results
+
+
+def run_round(task: Task, r: int, policy: Path | None, prompts: Any, rd: Path) -> Path | None:
+    """generate -> score -> diversity -> select -> train for round ``r``; returns the new policy directory.
+
+    Stops (returns None) at the first unfinished stage that is not in ``cfg.stages``: a split launch runs
+    ``stages=[generate,score,diversity,select]`` in one process, then ``stages=[train]`` under torchrun.
+    """
+    cfg, model_cfg = task.cfg, st.policy_cfg(task.cfg.model, policy)
+    plan = [
+        ("generate", rd / "candidates.jsonl", partial(st.generate_stage, cfg, model_cfg, prompts, task.template,
+                                                      rd / "candidates.jsonl", cfg.algo.n, cfg.seed + r,
+                                                      cfg.rollout.temperature,
+                                                      needs_policy_logprobs(task.diversity))),
+        ("score", rd / "scored.jsonl", partial(map_rows, rd / "candidates.jsonl", rd / "scored.jsonl", partial(
+            st.score_pools, funcs=task.funcs, weights=task.weights))),
+        ("diversity", rd / "diversity.jsonl", partial(map_rows, rd / "scored.jsonl", rd / "diversity.jsonl",
+                                                      partial(st.score_diversity, diversity=task.diversity))),
+        ("select", rd / "pairs.jsonl", partial(select_stage, rd, cfg.algo.rho)),
+        ("train", rd / "policy", partial(train_stage, cfg, model_cfg, rd)),
+    ]
+    for name, output, build in plan:
+        if name not in cfg.stages and not broadcast_object(output.exists()):
+            logger.info("stage %s not in stages=%s: stopping at round %d", name, list(cfg.stages), r)
+            return None
+        run_stage(name, output, build, main_only=name != "train")
+    return rd / "policy"
+
+
+def map_rows(src: Path, dst: Path, fn: Any) -> None:
+    """Read pool rows from ``src``, transform them with ``fn``, write ``dst``."""
+    write_jsonl(dst, fn(read_jsonl(src)))
+
+
+def train_stage(cfg: Any, model_cfg: Any, rd: Path) -> None:
+    """DPO on ``pairs.jsonl`` (every rank); rank 0 saves ``policy/`` and ``train_stats.json``."""
+    stats = st.train_dpo(cfg, model_cfg, read_jsonl(rd / "pairs.jsonl"), rd)
+    if is_main():
+        write_json(rd / "train_stats.json", stats)
+
+
+def select_stage(round_dir: Path, rho: float) -> None:
+    """Select pairs from ``diversity.jsonl``; stats are written first, ``pairs.jsonl`` last."""
+    pairs, stats = st.select_pairs(read_jsonl(round_dir / "diversity.jsonl"), rho)
+    write_json(round_dir / "select_stats.json", stats)
+    write_jsonl(round_dir / "pairs.jsonl", pairs)
+    logger.info("round %s: %d pairs from %d pools, skipped %s", round_dir.name, stats["pairs_kept"], stats["pools"],
+                stats["skipped"])
+
+
+def evaluate(task: Task, policy: Path | None, dataset: Any, out_dir: Path) -> dict[str, float]:
+    """Diversity and quality of ``eval.k`` fresh samples per eval prompt (cached in ``out_dir/metrics.json``)."""
+    cfg = task.cfg
+
+    def build() -> None:
+        st.generate_stage(cfg, st.policy_cfg(cfg.model, policy), dataset, task.template, out_dir / "pools.jsonl",
+                          cfg.eval.k, cfg.seed + 10_000, cfg.eval.temperature)
+        rows = st.score_pools(read_jsonl(out_dir / "pools.jsonl"), task.funcs, task.weights)
+        write_json(out_dir / "metrics.json", st.evaluate_pools(rows, task.keys, cfg.eval.embedding_spread))
+
+    run_stage("evaluate", out_dir / "metrics.json", build)
+    return st.read_json(out_dir / "metrics.json")

@@ -1,0 +1,248 @@
+"""The DivPO stages behind ``methods/divpo/pipeline.py``: generate, score, diversity, select, train, evaluate.
+
+Rows flow through JSONL files in ``round_<r>/``; every row is one prompt's pool
+(``prompt_id, question, prompt, completions, lengths``, ``token_logprobs`` when the diversity criterion needs them,
++ ``rewards`` + ``diversity``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rlpost.checkpoint.stages import save_dir_atomically, write_json, write_jsonl
+from rlpost.errors import ConfigError, DataError
+from rlpost.methods.divpo.selection import select_divpo_pair
+from rlpost.types import Group, Sample
+
+logger = logging.getLogger(__name__)
+
+
+def to_group(row: dict[str, Any]) -> Group:
+    """A pool row -> :class:`Group`."""
+    return Group(sample=Sample(prompt_id=row["prompt_id"], question=row["question"]), prompt=row["prompt"],
+                 completions=row["completions"], lengths=row.get("lengths"), token_logprobs=row.get("token_logprobs"))
+
+
+def sample_pools(model: Any, tokenizer: Any, dataset: Any, template: Any, params: Any,
+                 batch_size: int, rollout_cfg: Any = None) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Sample ``params.n`` completions per prompt (engine from ``rollout_cfg``); returns pool rows and speed."""
+    from rlpost.rollout.build import build_engine
+
+    rows = dataset.to_list()
+    prompts = [template(r) for r in rows]
+    samples = [Sample(prompt_id=r["prompt_id"], question=r["question"]) for r in rows]
+    engine = build_engine(model, tokenizer, rollout_cfg, batch_size=batch_size, seed=params.seed)
+    model.eval()
+    start = time.perf_counter()
+    groups = engine.generate(prompts, params, samples=samples)
+    seconds = time.perf_counter() - start
+    tokens = sum(sum(g.lengths or []) for g in groups)
+    out = [{"prompt_id": g.sample.prompt_id, "question": g.sample.question, "prompt": g.prompt,
+            "completions": g.completions, "lengths": g.lengths} for g in groups]
+    return out, {"generate_s": seconds, "generated_tokens": tokens, "tokens_per_s": tokens / max(seconds, 1e-9)}
+
+
+def add_policy_logprobs(model: Any, tokenizer: Any, rows: list[dict[str, Any]],
+                        batch_size: int = 8) -> list[dict[str, Any]]:
+    """Add ``token_logprobs``: log pi(y_t | x, y_<t) of each completion's tokens at temperature 1, teacher-forced.
+
+    The prompt is rendered and tokenised as generation does (chat template, no extra special tokens); the
+    completion's tokens are those of ``prompt + completion`` after the prompt, as TRL's DPO trainer will see them.
+    """
+    from rlpost.rollout.teacher_forcing import completion_logprobs
+
+    texts = [tokenizer.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True) for r in rows]
+    prompts = [t for t, r in zip(texts, rows, strict=True) for _ in r["completions"]]
+    completions = [c for r in rows for c in r["completions"]]
+    flat = iter(completion_logprobs(model, tokenizer, prompts, completions, batch_size=batch_size))
+    return [{**r, "token_logprobs": [next(flat) for _ in r["completions"]]} for r in rows]
+
+
+def compute_pool_rewards(row: dict[str, Any], funcs: list[Any], weights: list[float]) -> list[float | None]:
+    """Weighted reward per completion of one pool (None where every reward abstained).
+
+    Raises:
+        ConfigError: a reward returned the wrong number of values (naming the reward and the prompt).
+    """
+    n = len(row["completions"])
+    total: list[float | None] = [None] * n
+    for func, weight in zip(funcs, weights, strict=True):
+        values = func([row["prompt"]] * n, row["completions"], prompt_id=[row["prompt_id"]] * n,
+                      question=[row["question"]] * n)
+        if len(values) != n:
+            raise ConfigError(f"reward.funcs.{func.__name__} returned {len(values)} rewards for {n} completions "
+                              f"(prompt {row['prompt_id']})")
+        for i, v in enumerate(values):
+            if v is not None:
+                total[i] = (total[i] or 0.0) + weight * float(v)
+    return total
+
+
+def score_pools(rows: list[dict[str, Any]], funcs: list[Any], weights: list[float]) -> list[dict[str, Any]]:
+    """Add ``rewards`` to each pool; a reward that raises on a pool marks it skipped (``skip``) and logs why."""
+    out = []
+    for row in rows:
+        try:
+            rewards, skip = compute_pool_rewards(row, funcs, weights), None
+        except ConfigError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a user reward may raise anything; count it and move on
+            logger.warning("reward failed on prompt %s: %r (pool skipped)", row["prompt_id"], err)
+            rewards, skip = [None] * len(row["completions"]), f"reward_error: {type(err).__name__}: {err}"
+        out.append({**row, "rewards": rewards, "skip": skip})
+    return out
+
+
+def score_diversity(rows: list[dict[str, Any]], diversity: Callable[[Group], list[float]]) -> list[dict[str, Any]]:
+    """Add the ``diversity`` score of each completion within its pool.
+
+    Raises:
+        ConfigError: the criterion returned the wrong number of scores.
+    """
+    out = []
+    for row in rows:
+        scores = [float(s) for s in diversity(to_group(row))]
+        if len(scores) != len(row["completions"]):
+            raise ConfigError(f"algo.diversity returned {len(scores)} scores for {len(row['completions'])} "
+                              f"completions (prompt {row['prompt_id']})")
+        out.append({**row, "diversity": scores})
+    return out
+
+
+def select_pairs(rows: list[dict[str, Any]], rho: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One DivPO pair per pool; returns the pairs and counts of kept/skipped pools by reason.
+
+    Raises:
+        DataError: no pool produced a pair (e.g. every completion invalid, or all equally valid).
+    """
+    pairs, skipped = [], Counter()
+    for row in rows:
+        if row.get("skip"):
+            skipped["reward_error"] += 1
+            continue
+        pair = select_divpo_pair(to_group(row), row["rewards"], row["diversity"], rho)
+        if pair is None:
+            skipped[skip_reason(row["rewards"])] += 1
+            continue
+        pairs.append({"prompt_id": row["prompt_id"], "prompt": pair.prompt, "chosen": pair.chosen,
+                      "rejected": pair.rejected, "meta": pair.meta})
+    stats = {"pools": len(rows), "pairs_kept": len(pairs), "skipped": dict(skipped)}
+    if not pairs:
+        raise DataError(f"DivPO select: none of {len(rows)} pools produced a pair (skipped: {dict(skipped)}); every "
+                        "pool had equal rewards. Raise algo.n or rollout.temperature, or use a reward with spread")
+    return pairs, stats
+
+
+def skip_reason(rewards: list[float | None]) -> str:
+    """Why a pool gave no pair: ``too_few_scored``, ``all_invalid`` (every reward 0) or ``equal_rewards``.
+
+    Example:
+        >>> skip_reason([0.0, 0.0]), skip_reason([1.0, 1.0]), skip_reason([None, 1.0])
+        ('all_invalid', 'equal_rewards', 'too_few_scored')
+    """
+    scored = [r for r in rewards if r is not None]
+    if len(scored) < 2:
+        return "too_few_scored"
+    return "all_invalid" if all(r == 0 for r in scored) else "equal_rewards"
+
+
+def train_dpo(cfg: Any, model_cfg: Any, pairs: list[dict[str, Any]], round_dir: Path) -> dict[str, Any]:
+    """DPO on the pairs with ``trl.DPOTrainer`` (LoRA when ``peft`` is enabled); saves a full model in ``policy/``.
+
+    The reference model is the round's starting policy (a copy, or the adapter-disabled base under LoRA).
+    Checkpoints (``trainer.save_strategy``) go to ``round_dir/checkpoints``: a round killed mid-training resumes
+    from the newest committed one; they are deleted once ``policy/`` is saved.
+    """
+    import shutil
+
+    from trl import DPOTrainer
+
+    from rlpost.checkpoint.commit import commit_callback
+    from rlpost.checkpoint.resume import disk_full_as_user_error, run_trainer
+    from rlpost.data.formats import to_dpo_rows
+    from rlpost.runtime.model import build_peft, load_policy
+    from rlpost.runtime.trl_args import build_trl_args
+
+    args = build_trl_args(cfg.trainer, output_dir=str(round_dir / "checkpoints"))
+    model, tokenizer = load_policy(model_cfg)
+    trainer = DPOTrainer(model=model, args=args, train_dataset=to_dpo_rows(pairs), processing_class=tokenizer,
+                         peft_config=build_peft(cfg.get("peft")), callbacks=[commit_callback(args)])
+    run_trainer(trainer, cfg, args.output_dir)
+    final = trainer.model.merge_and_unload() if build_peft(cfg.get("peft")) is not None else trainer.model
+    if trainer.is_world_process_zero():
+        with disk_full_as_user_error(round_dir):
+            save_dir_atomically(round_dir / "policy", lambda d: (final.save_pretrained(d),
+                                                                  tokenizer.save_pretrained(d)))
+        shutil.rmtree(args.output_dir, ignore_errors=True)  # the round's result is policy/ now
+    logs = [h for h in trainer.state.log_history if "loss" in h]
+    return {"steps": trainer.state.global_step, "loss_first": logs[0]["loss"] if logs else None,
+            "loss_last": logs[-1]["loss"] if logs else None,
+            "reward_margin_last": logs[-1].get("rewards/margins") if logs else None}
+
+
+def evaluate_pools(rows: list[dict[str, Any]], keys: list[str] | None, embeddings: bool = False) -> dict[str, float]:
+    """Diversity (per prompt, averaged) and quality of scored pools of fresh samples."""
+    from rlpost.eval.diversity import (
+        average_metrics,
+        compute_diversity_metrics,
+        compute_quality_metrics,
+        embedding_spread,
+    )
+
+    per_prompt = [compute_diversity_metrics(r["completions"], keys) for r in rows]
+    if embeddings:
+        for m, r in zip(per_prompt, rows, strict=True):
+            m["embedding_spread"] = embedding_spread(r["completions"])
+    metrics = average_metrics(per_prompt)
+    metrics.update(compute_quality_metrics([x for r in rows for x in r["rewards"]]))
+    return metrics
+
+
+def write_stats(path: Path, stats: dict[str, Any]) -> None:
+    """Write a stage's side statistics (before its main output, so a resumed run finds both)."""
+    write_json(path, stats)
+
+
+def generate_stage(cfg: Any, model_cfg: Any, dataset: Any, template: Any, out: Path, n: int, seed: int,
+                   temperature: float, policy_logprobs: bool = False) -> dict[str, float]:
+    """Load the policy, sample ``n`` completions per prompt, write ``out`` (+ speed stats).
+
+    With ``policy_logprobs`` the rows also get the policy's teacher-forced ``token_logprobs`` at temperature 1
+    (:func:`add_policy_logprobs`; DivPO's model-probability criterion), timed as ``logprob_s``.
+    """
+    from rlpost.rollout.sampling import SamplingParams
+    from rlpost.runtime.model import load_policy
+
+    model, tokenizer = load_policy(model_cfg, for_training=False)
+    params = SamplingParams(temperature=temperature, top_p=cfg.rollout.top_p, top_k=cfg.rollout.top_k,
+                            max_new_tokens=cfg.rollout.max_new_tokens, n=n, seed=seed)
+    rows, speed = sample_pools(model, tokenizer, dataset, template, params, cfg.algo.generation_batch_size,
+                               rollout_cfg=cfg.rollout)
+    if policy_logprobs:
+        start = time.perf_counter()
+        rows = add_policy_logprobs(model, tokenizer, rows)
+        speed["logprob_s"] = time.perf_counter() - start
+    write_stats(out.with_name("generate_stats.json"), speed)
+    write_jsonl(out, rows)
+    logger.info("generated %d pools x %d in %.1f s (%.0f tok/s)", len(rows), n, speed["generate_s"],
+                speed["tokens_per_s"])
+    return speed
+
+
+def policy_cfg(model_cfg: Any, policy_dir: Path | None) -> Any:
+    """``cfg.model`` pointing at a round's saved policy (the base model when ``policy_dir`` is None)."""
+    from omegaconf import OmegaConf
+
+    return model_cfg if policy_dir is None else OmegaConf.merge(model_cfg, {"path": str(policy_dir)})
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON document written by a stage (``{}`` when the stage wrote none)."""
+    import json
+
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}

@@ -1,0 +1,1 @@
+"""GRPO/RLVR: pipeline, trainer, rollout function, dynamic sampling, advantages, vLLM weight sync."""

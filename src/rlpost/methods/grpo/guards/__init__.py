@@ -1,0 +1,1 @@
+"""Label-free self-consistency guards: pseudo-labels, collapse detection, early stopping."""

@@ -1,0 +1,156 @@
+"""Turn the ``guards`` config group into a prepared training set and trainer callbacks (default: nothing).
+
+Order of operations: split off the early-stopping validation set (gold rows), label the rest once with the
+base model (offline labels and/or the agreement curriculum), then build the callbacks.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from rlpost.checkpoint.commit import BestBy
+from rlpost.errors import ConfigError
+from rlpost.methods.grpo.guards.monitors import CollapseDetector, EarlyStopping, write_report
+from rlpost.methods.grpo.guards.pseudo_labels import attach_labels, compute_base_labels, label_accuracy
+
+logger = logging.getLogger(__name__)
+
+
+def uses_self_consistency(reward_cfg: Any) -> bool:
+    """True when a reward with non-zero weight is the online majority vote."""
+    return any(str(node.get("_target_", "")).endswith("MajorityVoteReward") and reward_cfg.weights.get(name, 0)
+               for name, node in reward_cfg.funcs.items())
+
+
+def skip_zero_advantage_setting(cfg: Any) -> str:
+    """``algo.skip_zero_advantage``, with ``auto`` turned off when the collapse detector judges by entropy.
+
+    Without a validation set the detector reads TRL's logged ``entropy``. With zero-advantage rows skipped that is
+    measured on the rows trained on only, which are the groups that still disagree: a collapsing policy would look
+    less collapsed than it is. An explicit ``true`` is kept (with a warning).
+    """
+    setting = str(cfg.algo.get("skip_zero_advantage", "auto")).lower()
+    g = cfg.get("guards") or {}
+    reads_entropy = bool(g.get("collapse") and g.collapse.get("entropy_drop") is not None
+                         and not g.get("early_stopping"))
+    if reads_entropy and setting == "auto":
+        logger.info("algo.skip_zero_advantage=auto: off, because guards.collapse judges by the entropy of every "
+                    "completion (no early_stopping validation set)")
+        return "false"
+    if reads_entropy and setting == "true":
+        logger.warning("algo.skip_zero_advantage=true: guards.collapse's entropy test now sees only the rows "
+                       "trained on; set guards.collapse.entropy_drop=null or add guards early_stopping")
+    return setting
+
+
+def rows_to_label(n_rows: int, max_rows: int | None) -> int:
+    """How many training rows the base-model pass labels (training keeps only those): all unless ``max_rows``.
+
+    Example:
+        >>> rows_to_label(300, None), rows_to_label(300, 256), rows_to_label(100, 256)
+        (300, 256, 100)
+    """
+    if max_rows is None:
+        return n_rows
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        raise ConfigError(f"guards.base_labels.max_rows={max_rows!r} must be a positive integer or null "
+                          "(null = every training row)")
+    return min(n_rows, max_rows)
+
+
+def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: Any) -> Any:
+    """maj@k pseudo-labels and agreement of the training rows (the first ``max_rows`` when set) with the model."""
+    from hydra.utils import instantiate
+
+    from rlpost.rollout.build import build_engine
+    from rlpost.runtime.zero3 import full_parameters
+
+    bl = cfg.guards.base_labels
+    if bl.freeze and uses_self_consistency(cfg.reward):
+        raise ConfigError("guards.base_labels.freeze=true trains on frozen labels: use reward=accuracy, "
+                          "not reward=self_consistency (which would ignore them)")
+    total = len(train_ds)
+    n_rows = rows_to_label(total, bl.get("max_rows"))
+    if n_rows < total:
+        logger.warning("guards.base_labels.max_rows=%d: labelling and training on the first %d of %d training rows "
+                       "(null = all)", bl.max_rows, n_rows, total)
+        train_ds = train_ds.select(range(n_rows))
+    params = instantiate(bl.params)
+    logger.info("base-model labels: labelling %d of %d training rows with maj@%d", n_rows, total, params.n)
+    was_training = model.training
+    model.eval()
+    try:
+        with full_parameters(model):
+            engine = build_engine(model, tokenizer, cfg.get("rollout"), batch_size=cfg.eval.batch_size,
+                                  autocast_dtype=cfg.eval.autocast_dtype, seed=cfg.seed)  # vLLM with rollout=vllm*
+            labels = compute_base_labels(engine, train_ds, template, params, cfg.data.answer_format, bl.min_agreement)
+    finally:
+        model.train(was_training)
+    gold = train_ds["answer"] if "answer" in train_ds.column_names else [None] * len(train_ds)
+    quality = label_accuracy([lab for lab, _ in labels], gold)
+    logger.info("base-model labels on %d rows: %s", len(labels), quality)
+    write_report(cfg.get("run_dir"), "base_labels", {"rows": len(labels), "train_rows": total, **quality,
+                                                     "mean_agreement": sum(s for _, s in labels) / len(labels)})
+    return attach_labels(train_ds, labels, freeze=bl.freeze)
+
+
+def apply_guards(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: Any) -> tuple[Any, list[Any]]:
+    """Prepare ``train_ds`` and the callbacks for ``cfg.guards``; a no-op when the group is absent or all off."""
+    from hydra.utils import instantiate
+
+    from rlpost.methods.grpo.guards.pseudo_labels import split_validation
+
+    g = cfg.get("guards")
+    if g is None:
+        return train_ds, []
+    callbacks: list[Any] = []
+    early = instantiate(g.early_stopping) if g.get("early_stopping") else None
+    if early is not None:
+        train_ds, val_ds = split_validation(train_ds, early.val_size, cfg.seed)
+        eval_cfg = OmegaConf.merge(cfg.eval, {"k": 1})  # greedy accuracy only: cheap enough to run every N steps
+        early.context = {"val_ds": val_ds, "template": template, "eval_cfg": eval_cfg, "run_dir": cfg.get("run_dir"),
+                         "seed": cfg.seed}
+        callbacks.append(early)
+    if g.get("base_labels"):
+        train_ds = label_with_base_model(cfg, model, tokenizer, template, train_ds)
+        if g.get("curriculum"):
+            keep = instantiate(g.curriculum)(train_ds["agreement"])
+            logger.info("curriculum: %d of %d rows kept, easiest (highest base agreement) first", len(keep),
+                        len(train_ds))
+            train_ds = train_ds.select(keep)
+    elif g.get("curriculum"):
+        raise ConfigError("guards.curriculum needs guards.base_labels (the agreement comes from base-model votes)")
+    if g.get("collapse"):
+        detector: CollapseDetector = instantiate(g.collapse)
+        detector.validation = early
+        detector.run_dir = cfg.get("run_dir")
+        callbacks.append(detector)
+    return train_ds, callbacks
+
+
+def trains_on_pseudo_reward(cfg: Any) -> bool:
+    """True when the training reward is scored against labels the model made: the online majority vote, or
+    frozen base-model labels (``guards.base_labels.freeze``)."""
+    bl = (cfg.get("guards") or {}).get("base_labels")
+    return uses_self_consistency(cfg.reward) or bool(bl and bl.get("freeze"))
+
+
+def checkpoint_ranking(cfg: Any, callbacks: list[Any]) -> BestBy | None:
+    """Which checkpoint rotation keeps as best (:func:`rlpost.checkpoint.commit.commit_callback`).
+
+    The early-stopping validation metric at the checkpoint's step when there is one; otherwise none at all when
+    the reward is a pseudo-reward (SRT: it keeps rising while the policy collapses onto wrong answers); otherwise
+    None, i.e. ``trainer.metric_for_best_model``.
+    """
+    early = next((c for c in callbacks if isinstance(c, EarlyStopping)), None)
+    if early is not None:
+        return BestBy(f"validation_{early.metric}", True, early.value_at)
+    if trains_on_pseudo_reward(cfg):
+        if cfg.trainer.get("metric_for_best_model"):
+            logger.info("checkpoint rotation keeps no best-by-%s checkpoint: the reward is a pseudo-reward "
+                        "(guards=early_stopping keeps the best by validation)", cfg.trainer.metric_for_best_model)
+        return BestBy(None)
+    return None

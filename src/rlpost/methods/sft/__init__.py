@@ -1,0 +1,1 @@
+"""TALLRec-style LoRA SFT: pipeline and AUC early stopping."""

@@ -1,0 +1,174 @@
+"""Validation AUC during SFT, best-adapter saving and early stopping (TALLRec's model selection).
+
+TALLRec evaluates AUC on valid.json every few steps, keeps the best checkpoint and stops after 10 evaluations
+without improvement (``EarlyStoppingCallback(patience=10)``, ../shared/PAPERS.md "TALLRec"). Here the AUC comes
+from :class:`rlpost.rollout.label_scores.YesNoScorer`, the same scorer used for the test split.
+
+Resume: each trainer checkpoint gets the callback's state (``rlpost_auc_state.json``: best AUC and step, misses,
+history) and a copy of the best adapter so far (``adapter_best/``, hard links where possible), written before the
+commit marker. A run resumed from ``checkpoint-N`` restores both, so ``adapter_best`` and the early-stopping
+counters are exactly those of step N, and the replayed steps decide the rest as an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from rlpost.checkpoint.commit import write_json_atomic
+from rlpost.distributed import is_main
+from rlpost.eval.binary import binary_metrics
+from rlpost.runtime.zero3 import full_parameters
+
+logger = logging.getLogger(__name__)
+
+AUC_STATE = "rlpost_auc_state.json"  # in each checkpoint-N
+BEST_INFO = "rlpost_best.json"  # in adapter_best: which step and AUC the adapter is from
+# The best adapter's copy inside checkpoint-N sits two levels down: transformers < 5.23 takes any direct subfolder
+# holding adapter weights for an extra adapter of a multi-adapter checkpoint, and then does not restore the trained
+# ("default") adapter on resume, so the resumed run silently trained from the initial LoRA weights.
+CHECKPOINT_BEST = Path("rlpost_auc") / "adapter_best"
+
+
+class AucEarlyStopping(TrainerCallback):
+    """Score the validation prompts every ``eval_steps``; save the best adapter; stop after ``patience`` misses.
+
+    Args:
+        eval_steps: optimiser steps between validation passes.
+        patience: evaluations without a new best AUC before training stops (0 = never stop early).
+        eval_at_start: also score before the first step (the zero-shot model; LoRA starts as the identity).
+        scorer: a :class:`~rlpost.rollout.label_scores.YesNoScorer`.
+        tokenizer: the model's tokenizer.
+        prompts: rendered validation prompts.
+        labels: their 0/1 labels (both classes required).
+        save_dir: where the best adapter is written (``save_pretrained`` of the peft model).
+        log_fn: optional metrics sink (e.g. the tracker's ``log``).
+    """
+
+    def __init__(self, eval_steps: int = 10, patience: int = 10, eval_at_start: bool = True, *, scorer: Any,
+                 tokenizer: Any, prompts: Sequence[str], labels: Sequence[int], save_dir: str | Path,
+                 log_fn: Callable[[dict[str, float]], None] | None = None) -> None:
+        self.eval_steps, self.patience, self.eval_at_start = eval_steps, patience, eval_at_start
+        self.scorer, self.tokenizer, self.prompts, self.labels = scorer, tokenizer, list(prompts), list(labels)
+        self.save_dir, self.log_fn = Path(save_dir), log_fn
+        self.best_auc, self.best_step, self.misses = float("-inf"), -1, 0
+        self.history: list[dict[str, float]] = []
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        if state.global_step > 0:  # HF resumed from checkpoint-<global_step>
+            self.restore(Path(args.output_dir) / f"checkpoint-{state.global_step}")
+        elif self.eval_at_start:
+            self.evaluate(model, state, control)
+
+    def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        if self.patience and self.misses >= self.patience:  # resumed after patience ran out: stop, score no more
+            control.should_training_stop = True
+        elif state.global_step % self.eval_steps == 0 or state.global_step >= state.max_steps:
+            self.evaluate(model, state, control)
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """Put the state and the best adapter into the checkpoint (runs before the commit callback's marker)."""
+        if not is_main():
+            return
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if self.best_step >= 0 and self.save_dir.is_dir():
+            copy_dir(self.save_dir, checkpoint / CHECKPOINT_BEST)
+        write_json_atomic(checkpoint / AUC_STATE, {
+            "best_auc": self.best_auc if self.best_step >= 0 else None, "best_step": self.best_step,
+            "misses": self.misses, "history": self.history})
+
+    def restore(self, checkpoint: Path) -> None:
+        """Load the state saved in ``checkpoint``; put its best adapter back if ``save_dir`` holds another."""
+        path = checkpoint / AUC_STATE
+        if not path.is_file():
+            logger.warning("%s has no %s: validation AUC history starts afresh", checkpoint, AUC_STATE)
+            return
+        saved = json.loads(path.read_text())
+        self.best_step, self.misses, self.history = saved["best_step"], saved["misses"], saved["history"]
+        self.best_auc = float("-inf") if saved["best_auc"] is None else saved["best_auc"]
+        logger.info("restored validation AUC state at %s: best %.4f at step %d, %d evaluations without gain",
+                    checkpoint.name, self.best_auc, self.best_step, self.misses)
+        saved_best = checkpoint / CHECKPOINT_BEST
+        if is_main() and saved_best.is_dir() and read_best_step(self.save_dir) != self.best_step:
+            # adapter_best was overwritten after checkpoint-N by steps this run is about to replay
+            replace_dir(saved_best, self.save_dir)
+
+    def evaluate(self, model: Any, state: Any, control: Any) -> None:
+        """One validation pass; update best / patience and request a stop when patience runs out."""
+        if self.history and self.history[-1]["step"] == state.global_step:
+            return
+        start = time.perf_counter()
+        with full_parameters(model):  # ZeRO-3: whole weights for scoring and for saving the best adapter
+            scores = self.scorer.score(model, self.tokenizer, self.prompts, desc="valid AUC")
+            metrics = {"step": float(state.global_step),
+                       **binary_metrics(self.labels, scores, split="valid", logits=True),
+                       "seconds": time.perf_counter() - start}
+            self.history.append(metrics)
+            logger.info("step %d: valid AUC %.4f, accuracy %.4f", state.global_step, metrics["auc"],
+                        metrics["accuracy"])
+            if self.log_fn is not None:
+                self.log_fn({f"sft/valid_{k}": v for k, v in metrics.items()})
+            improved = metrics["auc"] > self.best_auc
+            if improved:
+                self.best_auc, self.best_step, self.misses = metrics["auc"], state.global_step, 0
+                if is_main():
+                    self.save_best(model)
+        if not improved:
+            self.misses += 1
+            if self.patience and self.misses >= self.patience:
+                logger.info("early stopping at step %d: no valid AUC gain for %d evaluations (best %.4f at step %d)",
+                            state.global_step, self.misses, self.best_auc, self.best_step)
+                control.should_training_stop = True
+
+    def save_best(self, model: Any) -> None:
+        """Write the adapter and its step/AUC to a temporary directory, then swap it in for ``save_dir``."""
+        tmp = self.save_dir.with_name(self.save_dir.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        model.save_pretrained(tmp)
+        write_json_atomic(tmp / BEST_INFO, {"step": self.best_step, "auc": self.best_auc})
+        swap_dir(tmp, self.save_dir)
+
+
+def read_best_step(adapter_dir: Path) -> int | None:
+    """The training step an ``adapter_best`` directory was saved at (None if unknown)."""
+    try:
+        return int(json.loads((adapter_dir / BEST_INFO).read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def swap_dir(src: Path, dst: Path) -> None:
+    """Move directory ``src`` to ``dst``, replacing it; ``dst`` is missing only between two renames."""
+    old = dst.with_name(dst.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if dst.exists():
+        os.replace(dst, old)
+    os.replace(src, dst)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def copy_dir(src: Path, dst: Path) -> None:
+    """Copy a directory, hard-linking files where possible (adapter files are never rewritten in place)."""
+    def link_or_copy(a: str, b: str) -> None:
+        try:
+            os.link(a, b)
+        except OSError:
+            shutil.copy2(a, b)
+
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst, copy_function=link_or_copy)
+
+
+def replace_dir(src: Path, dst: Path) -> None:
+    """Make ``dst`` a copy of ``src`` (copied next to ``dst`` first, then swapped in)."""
+    tmp = dst.with_name(dst.name + ".tmp")
+    copy_dir(src, tmp)
+    swap_dir(tmp, dst)

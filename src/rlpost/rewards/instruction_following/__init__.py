@@ -1,0 +1,1 @@
+"""Instruction-following reward: IFEval checks, sandboxed checker, offline NLTK data."""

@@ -1,1 +1,0 @@
-"""Per-pool diversity criteria and DivPO preference-pair selection (pure functions)."""
