@@ -35,7 +35,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from rlpost.checkpoint.manifest import COMPLETE_MARKER, build_manifest, read_marker
+from rlpost.checkpoint.manifest import COMPLETE_MARKER, build_manifest, list_checkpoints, read_marker
 from rlpost.io import write_json
 
 logger = logging.getLogger(__name__)
@@ -166,8 +166,6 @@ class CheckpointCommitCallback(TrainerCallback):
 
     def rotate(self, output_dir: Path, current: Path) -> None:
         """Delete committed checkpoints outside keep-last-N plus best, and stale uncommitted directories."""
-        from rlpost.checkpoint.resume import list_checkpoints
-
         committed, stale = [], []
         for step, path in list_checkpoints(output_dir):
             marker = path / COMPLETE_MARKER

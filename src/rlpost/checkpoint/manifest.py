@@ -13,11 +13,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 COMPLETE_MARKER = "rlpost_complete.json"  # same name as rlpost.checkpoint.commit.COMPLETE_MARKER
 HASH_MAX_BYTES = 1 << 20  # JSON files up to this size are hashed too
+_CKPT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def list_checkpoints(output_dir: str | Path) -> list[tuple[int, Path]]:
+    """``(step, path)`` of every ``checkpoint-N`` directory under ``output_dir``, oldest first."""
+    root = Path(output_dir)
+    if not root.is_dir():
+        return []
+    return sorted((int(m.group(1)), p) for p in root.iterdir() if (m := _CKPT.match(p.name)) and p.is_dir())
+
+
+def checkpoint_step(path: Path) -> int:
+    """The step N of a ``checkpoint-N`` directory."""
+    return int(_CKPT.match(Path(path).name).group(1))
 
 
 def file_sha256(path: Path) -> str:

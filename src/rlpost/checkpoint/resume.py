@@ -14,28 +14,23 @@ import errno
 import json
 import logging
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rlpost.checkpoint.manifest import COMPLETE_MARKER, find_checkpoint_problem
+from rlpost.checkpoint.manifest import COMPLETE_MARKER, checkpoint_step, find_checkpoint_problem, list_checkpoints
 from rlpost.errors import ConfigError, StorageError
 
 logger = logging.getLogger(__name__)
 
-_CKPT = re.compile(r"^checkpoint-(\d+)$")
 FINGERPRINT = "rlpost_fingerprint.json"
-
-
-def list_checkpoints(output_dir: str | Path) -> list[tuple[int, Path]]:
-    """``(step, path)`` of every ``checkpoint-N`` directory under ``output_dir``, oldest first."""
-    root = Path(output_dir)
-    if not root.is_dir():
-        return []
-    return sorted((int(m.group(1)), p) for p in root.iterdir() if (m := _CKPT.match(p.name)) and p.is_dir())
+# Pipeline paths before the package move (docs/ARCHITECTURE.md, section 10): fingerprints written by older
+# versions store these, and their checkpoints still resume under the new names.
+MOVED_PIPELINES = {"rlpost.pipelines.grpo.run": "rlpost.methods.grpo.pipeline.run",
+                   "rlpost.pipelines.divpo.run": "rlpost.methods.divpo.pipeline.run",
+                   "rlpost.pipelines.sft.run": "rlpost.methods.sft.pipeline.run"}
 
 
 def is_complete_checkpoint(path: Path) -> bool:
@@ -88,6 +83,8 @@ def check_fingerprint(output_dir: str | Path, fingerprint: dict[str, str]) -> No
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ConfigError(f"{path} is not valid JSON ({err}); delete it if {root} holds this run's checkpoints, "
                           "or use a new run_dir (or RLPOST_RUN_DIR)") from err
+    if isinstance(stored, dict) and stored.get("pipeline") in MOVED_PIPELINES:
+        stored = {**stored, "pipeline": MOVED_PIPELINES[stored["pipeline"]]}
     if stored is None and list_checkpoints(root):
         raise ConfigError(f"{root} holds checkpoint-N directories without {FINGERPRINT} (not written by this "
                           f"rlpost version); use a new run_dir (or RLPOST_RUN_DIR) or move them away")
@@ -134,7 +131,7 @@ def check_resume_checkpoint(output_dir: str | Path, checkpoint: Path) -> None:
     problem = find_checkpoint_problem(checkpoint)
     if problem is None:
         return
-    step_now = int(_CKPT.match(checkpoint.name).group(1))
+    step_now = checkpoint_step(checkpoint)
     older = [p for step, p in list_checkpoints(output_dir) if step < step_now and is_complete_checkpoint(p)]
     fallback = (f"delete {checkpoint} to resume from {older[-1]} (the previous committed checkpoint)" if older
                 else f"delete {checkpoint} to start again from step 0 (no other committed checkpoint)")

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from rlpost.checkpoint.commit import COMPLETE_MARKER, CheckpointCommitCallback
-from rlpost.checkpoint.resume import list_checkpoints, prepare_resume, run_trainer
+from rlpost.checkpoint.manifest import list_checkpoints
+from rlpost.checkpoint.resume import prepare_resume, run_trainer
 from rlpost.errors import ConfigError, StorageError
 
 CFG = {"pipeline": "rlpost.methods.sft.pipeline.run", "run_name": "sft-s0", "model": {"name": "tiny_random"}}

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 import pytest
 
 from rlpost.checkpoint.commit import COMPLETE_MARKER, CheckpointCommitCallback, commit_callback
+from rlpost.checkpoint.manifest import list_checkpoints
 from rlpost.checkpoint.resume import (
     FINGERPRINT,
     check_fingerprint,
     find_resume_checkpoint,
-    list_checkpoints,
     prepare_resume,
 )
 from rlpost.errors import ConfigError
@@ -55,6 +55,15 @@ def test_checkpoints_from_another_model_or_recipe_are_refused(tmp_path: Path) ->
         check_fingerprint(tmp_path, {"pipeline": "p", "recipe": "grpo", "model": "smollm2"})
     with pytest.raises(ConfigError, match="recipe"):
         check_fingerprint(tmp_path, {"pipeline": "p", "recipe": "grpo_other", "model": "tiny_random"})
+
+
+def test_checkpoints_fingerprinted_before_the_package_move_still_resume(tmp_path: Path) -> None:
+    new = {"pipeline": "rlpost.methods.sft.pipeline.run", "recipe": "sft", "model": "tiny_random"}
+    (tmp_path / FINGERPRINT).write_text(json.dumps({**new, "pipeline": "rlpost.pipelines.sft.run"}))
+    _ckpt(tmp_path, 2)
+    check_fingerprint(tmp_path, new)  # no error: the old module path names the same pipeline
+    with pytest.raises(ConfigError, match="pipeline: 'rlpost.methods.sft.pipeline.run' there"):
+        check_fingerprint(tmp_path, {**new, "pipeline": "rlpost.methods.grpo.pipeline.run"})
 
 
 def test_checkpoints_without_fingerprint_are_refused(tmp_path: Path) -> None:
