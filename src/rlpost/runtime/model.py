@@ -103,7 +103,7 @@ def resolve_model_path(model_cfg: Any) -> str:
     if model_cfg.get("path"):
         return resolve_local_or_hub(str(model_cfg.path))
     if model_cfg.get("tiny"):
-        from rlpost.testing import make_tiny_model_dir
+        from rlpost.runtime.tiny_model import make_tiny_model_dir
 
         out_dir = cache_root() / "models" / "tiny_random"
         with build_lock(out_dir):  # torchrun ranks would otherwise race to build it

@@ -18,7 +18,7 @@ COMPLETIONS = ["Oslo", "Paris, the capital of France, on the Seine", "storm, sea
 def reward_model_dir(tmp_path_factory):
     from transformers import Qwen2Config, Qwen2ForSequenceClassification
 
-    from rlpost.testing import make_byte_tokenizer
+    from rlpost.runtime.tiny_model import make_byte_tokenizer
 
     out = tmp_path_factory.mktemp("rm")
     tok = make_byte_tokenizer()
