@@ -5,7 +5,7 @@ seed 1234, the ``conf/data/arith.yaml`` chat template) with one greedy completio
 (``conf/eval/default.yaml`` settings: temperature, top-p, ``max_new_tokens``, batch size, bf16 autocast), in this
 process, with the model loaded once:
 
-- ``rlpost``: :func:`rlpost.eval.tasks.math_qa_runner.evaluate_model`, the call ``rlpost-eval`` makes after loading
+- ``rlpost``: :func:`rlpost.eval.tasks.math_qa.evaluate_model`, the call ``rlpost-eval`` makes after loading
   the model.
 - ``plain``: what a user writes with transformers: chat template, left-padded batches of ``eval.batch_size``
   sequences, one greedy ``model.generate`` pass and one sampled pass with ``num_return_sequences=k``, decode, then
@@ -56,7 +56,7 @@ def compose_eval_cfg(args: argparse.Namespace) -> Any:
 
 def run_rlpost(model: Any, tok: Any, dataset: Any, template: Any, cfg: Any, out_dir: Path | None) -> dict:
     """rlpost-eval's evaluation call on the loaded model; per-question records read back from samples.jsonl."""
-    from rlpost.eval.tasks.math_qa_runner import evaluate_model
+    from rlpost.eval.tasks.math_qa import evaluate_model
 
     rss_start = PeakRSS.current_mib()
     with PeakRSS() as rss:

@@ -124,8 +124,7 @@ def worker_eval(args: argparse.Namespace, path: str) -> dict[str, Any]:
 
     from bench.report import compose_config
     from rlpost.data.build import build_eval_dataset
-    from rlpost.eval.tasks.math_qa import evaluate
-    from rlpost.eval.tasks.math_qa_runner import settings_from_cfg
+    from rlpost.eval.tasks.math_qa import evaluate, settings_from_cfg
     from rlpost.rollout.build import build_engine
 
     cfg = compose_config("evaluate", ["model=hf", f"model.path={path}", f"eval.k={args.k}",

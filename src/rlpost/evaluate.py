@@ -26,7 +26,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
 
     from rlpost.config.validate import validate
     from rlpost.data.build import build_eval_dataset
-    from rlpost.eval.tasks.math_qa_runner import evaluate_model
+    from rlpost.eval.tasks.math_qa import evaluate_model
     from rlpost.runtime.model import load_policy
 
     validate(cfg)

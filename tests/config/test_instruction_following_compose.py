@@ -41,7 +41,7 @@ def test_generated_data_splits_build_from_the_data_group():
 
 
 def test_unknown_eval_task_is_a_config_error(tiny_model_dir):
-    from rlpost.eval.tasks.math_qa_runner import evaluate_model
+    from rlpost.eval.tasks.math_qa import evaluate_model
     from rlpost.runtime.model import load_policy
 
     cfg = compose_recipe("evaluate", ["model=tiny_random", "eval=instruction_following", "eval.task=essays"])

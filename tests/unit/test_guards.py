@@ -126,11 +126,11 @@ def test_split_validation_uses_gold_rows_only() -> None:
 def test_early_stopping_keeps_and_restores_the_best_weights(monkeypatch, tmp_path) -> None:
     import torch
 
-    import rlpost.eval.tasks.math_qa_runner
+    import rlpost.eval.tasks.math_qa
     from rlpost.methods.grpo.guards.monitors import EarlyStopping
 
     scores = iter([0.5, 0.7, 0.6, 0.4])
-    monkeypatch.setattr(rlpost.eval.tasks.math_qa_runner, "evaluate_model", lambda *a, **k: {"accuracy": next(scores)})
+    monkeypatch.setattr(rlpost.eval.tasks.math_qa, "evaluate_model", lambda *a, **k: {"accuracy": next(scores)})
     model = torch.nn.Linear(2, 1)
     es = EarlyStopping(eval_steps=1, patience=2)
     es.context = {"val_ds": None, "template": None, "eval_cfg": None, "run_dir": tmp_path, "seed": 0}
@@ -170,11 +170,11 @@ def test_early_stopping_state_survives_a_resume(monkeypatch, tmp_path) -> None:
     """What EarlyStopping writes into checkpoint-N is what a run resumed from checkpoint-N starts with."""
     import torch
 
-    import rlpost.eval.tasks.math_qa_runner
+    import rlpost.eval.tasks.math_qa
     from rlpost.methods.grpo.guards.monitors import EarlyStopping
 
     scores = iter([0.5, 0.7, 0.6])
-    monkeypatch.setattr(rlpost.eval.tasks.math_qa_runner, "evaluate_model", lambda *a, **k: {"accuracy": next(scores)})
+    monkeypatch.setattr(rlpost.eval.tasks.math_qa, "evaluate_model", lambda *a, **k: {"accuracy": next(scores)})
     args, control = SimpleNamespace(output_dir=str(tmp_path)), SimpleNamespace(should_training_stop=False)
     model = torch.nn.Linear(2, 1)
     es = EarlyStopping(eval_steps=1, patience=5)
@@ -188,7 +188,7 @@ def test_early_stopping_state_survives_a_resume(monkeypatch, tmp_path) -> None:
     es.on_save(args, SimpleNamespace(global_step=2), control)
     resumed = EarlyStopping(eval_steps=1, patience=5)
     resumed.context = es.context
-    monkeypatch.setattr(rlpost.eval.tasks.math_qa_runner, "evaluate_model",
+    monkeypatch.setattr(rlpost.eval.tasks.math_qa, "evaluate_model",
                         lambda *a, **k: pytest.fail("re-evaluated on resume"))
     resumed.on_train_begin(args, SimpleNamespace(global_step=2), control, model=model)
     assert resumed.history == [(0, 0.5), (1, 0.7), (2, 0.6)] and resumed.best == (1, 0.7) and resumed.bad_evals == 1

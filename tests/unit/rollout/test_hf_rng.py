@@ -49,7 +49,7 @@ def test_evaluation_leaves_the_global_rng_untouched(model_tok) -> None:
     from omegaconf import OmegaConf
 
     from rlpost.data.templates import ChatTemplate
-    from rlpost.eval.tasks.math_qa_runner import evaluate_model
+    from rlpost.eval.tasks.math_qa import evaluate_model
     from rlpost.testing import tiny_rows
 
     model, tok = model_tok

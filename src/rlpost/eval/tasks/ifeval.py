@@ -19,7 +19,7 @@ from typing import Any
 from rlpost.distributed import all_gather_object, rank, world_size
 from rlpost.errors import DataError
 from rlpost.eval.metrics import mean, stderr_of_proportion
-from rlpost.eval.tasks.math_qa import save_evaluation
+from rlpost.eval.results import save_evaluation
 from rlpost.rewards.instruction_following.checks import check_response, parse_kwargs
 from rlpost.rollout.sampling import RolloutEngine, SamplingParams
 from rlpost.types import Sample

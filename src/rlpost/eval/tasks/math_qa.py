@@ -1,4 +1,7 @@
-"""Evaluate a policy on questions with gold answers: greedy accuracy, pass@k, maj@k, mean@k, majority share."""
+"""Evaluate a policy on questions with gold answers: greedy accuracy, pass@k, maj@k, mean@k, majority share.
+
+:func:`evaluate_model` is the entry for training pipelines and rlpost-eval (settings from ``cfg.eval``).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from rlpost.data.templates import ChatTemplate
-from rlpost.distributed import all_gather_object, is_main, rank, world_size
-from rlpost.errors import DataError
+from rlpost.distributed import all_gather_object, rank, world_size
+from rlpost.errors import ConfigError, DataError
 from rlpost.eval.metrics import mean, pass_at_k
-from rlpost.io import write_json, write_jsonl
+from rlpost.eval.results import save_evaluation
 from rlpost.rewards.verify import math_equal
 from rlpost.rewards.vote import majority_vote
+from rlpost.rollout.build import build_engine
 from rlpost.rollout.sampling import RolloutEngine, SamplingParams
+from rlpost.runtime.zero3 import full_parameters
 from rlpost.text.answers import extract_answer
 from rlpost.types import Sample
 
@@ -132,13 +137,6 @@ def evaluate(
     return metrics
 
 
-def save_evaluation(out_dir: str | Path | None, metrics: dict[str, Any], records: list[dict[str, Any]]) -> None:
-    """Write ``metrics.json`` and ``samples.jsonl`` (one record per question) atomically, on the main process."""
-    if out_dir is not None and is_main():
-        write_json(Path(out_dir) / "metrics.json", metrics)
-        write_jsonl(Path(out_dir) / "samples.jsonl", records)
-
-
 def format_metrics(name: str, metrics: dict[str, float]) -> str:
     """One human-readable line: ``name: accuracy 52.0% (add 20.0%, mul 84.0%) | maj@8 ...``."""
     if "prompt_strict" in metrics:
@@ -152,3 +150,44 @@ def format_metrics(name: str, metrics: dict[str, float]) -> str:
     parts += [f"{k} {100 * v:.1f}%" for k, v in metrics.items() if k.startswith(("pass@", "maj@", "mean@"))]
     parts.append(f"{metrics['completion_tokens']:.0f} tokens/answer, n={metrics['n_questions']:.0f}")
     return f"{name}: " + " | ".join(parts)
+
+
+def settings_from_cfg(eval_cfg: Any, seed: int = 0) -> EvalSettings:
+    """Map the ``eval`` config group onto :class:`EvalSettings`."""
+    return EvalSettings(
+        k=eval_cfg.k,
+        temperature=eval_cfg.temperature,
+        top_p=eval_cfg.top_p,
+        max_new_tokens=eval_cfg.max_new_tokens,
+        answer_format=eval_cfg.answer_format,
+        group_by=eval_cfg.group_by,
+        seed=seed,
+    )
+
+
+def evaluate_model(
+    model: Any, tokenizer: Any, dataset: Any, template: Any, eval_cfg: Any, out_dir: str | Path | None, seed: int = 0,
+    rollout_cfg: Any = None,
+) -> dict[str, float]:
+    """Greedy accuracy (+ pass@k/maj@k when ``eval.k > 1``), or IFEval's accuracies with
+    ``eval.task=instruction_following``, of ``model`` on ``dataset``; restores train mode.
+
+    Every rank must call it (rows are sharded over ranks; under ZeRO-3 the weights are gathered first).
+    ``rollout_cfg`` picks the engine (:func:`rlpost.rollout.build.build_engine`; None = HF).
+    """
+    task = eval_cfg.get("task", "answers")
+    if task not in ("answers", "instruction_following"):
+        raise ConfigError(f"eval.task={task!r}: choose answers or instruction_following")
+    was_training = model.training
+    model.eval()
+    try:
+        with full_parameters(model):
+            engine = build_engine(model, tokenizer, rollout_cfg, batch_size=eval_cfg.batch_size,
+                                  autocast_dtype=eval_cfg.autocast_dtype, seed=seed)
+            if task == "instruction_following":
+                from rlpost.eval.tasks.ifeval import evaluate_instruction_following
+
+                return evaluate_instruction_following(engine, dataset, template, eval_cfg.max_new_tokens, out_dir)
+            return evaluate(engine, dataset, template, settings_from_cfg(eval_cfg, seed), out_dir)
+    finally:
+        model.train(was_training)

@@ -21,7 +21,7 @@ from rlpost.checkpoint.resume import run_trainer
 from rlpost.data.build import build_datasets
 from rlpost.data.formats import to_grpo_rows
 from rlpost.distributed import is_main
-from rlpost.eval.tasks.math_qa_runner import evaluate_model
+from rlpost.eval.tasks.math_qa import evaluate_model
 from rlpost.methods.grpo.dynamic_sampling import build_dynamic_sampler
 from rlpost.methods.grpo.rollout_func import build_rollout_func
 from rlpost.methods.grpo.vllm_sync import settings_from_cfg

@@ -187,7 +187,7 @@ class EarlyStopping(TrainerCallback):
         return next((value for s, value in reversed(self.history) if s == step), None)
 
     def _evaluate(self, step: int, model: Any, tokenizer: Any) -> None:
-        from rlpost.eval.tasks.math_qa_runner import evaluate_model
+        from rlpost.eval.tasks.math_qa import evaluate_model
 
         c = self.context
         with full_parameters(model):
