@@ -1,54 +1,59 @@
-"""One entry for the benchmark suite: ``python -m bench [NAME ...] [-- extra args]``.
+"""The one runner for benchmarks, from the repo root:
 
-    python -m bench                 # list the benchmarks
-    python -m bench rollout grpo_step   # run these, one after the other (never in parallel on 2 cores)
+    python -m bench                                          # list the speed benchmarks and the experiments
+    python -m bench speed NAME --tag TAG [ARGS...]           # bench/speed/NAME.py in its own process
+    python -m bench experiment NAME --tag TAG [ARGS...]      # bench/experiments/NAME.py in its own process
+    python -m bench index                                    # write bench/results/INDEX.md
+    python -m bench ratios                                   # write bench/results/step_ratios.md
 
-Each benchmark writes bench/results/<name>.json and .md itself; see bench/README.md for their options.
+A run writes ``bench/results/NAME/TAG/result.json`` and ``result.md`` (``--out DIR`` elsewhere); work files go to
+``bench/runs/NAME/TAG/``. ``python -m bench speed NAME --help`` lists a benchmark's own arguments (bench/README.md).
 """
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
-# name -> (module, default arguments for the SmolLM2 run)
-SUITE: dict[str, tuple[str, list[str]]] = {
-    "quickstart": ("bench.quickstart", []),
-    "rollout": ("bench.rollout", ["--model", "smollm2_135m", "--budget-s", "240"]),
-    "grpo_step": ("bench.grpo_step", ["--model", "smollm2_135m", "--steps", "3", "--batch", "16",
-                                      "--num-generations", "8", "--max-new-tokens", "48"]),
-    "eval_speed": ("bench.eval_speed", ["--model", "smollm2_135m", "--questions", "64", "--k", "8"]),
-    "sft_step": ("bench.sft_step", ["--model", "smollm2_135m", "--steps", "6"]),
-    "grpo_arith": ("bench.grpo_arith", ["--minutes", "20"]),
-    "grpo_tta": ("bench.grpo_tta", ["report"]),
-    "ifeval_grpo": ("bench.ifeval_grpo", ["--minutes", "30"]),
-    "self_consistency": ("bench.self_consistency", []),
-    "divpo": ("bench.divpo", []),
-    "tallrec": ("bench.tallrec", []),
-    "scale": ("bench.scale", ["--model", "smollm2_135m"]),
-}
+SPEED = ("quickstart", "rollout", "eval_speed", "grpo_step", "sft_step", "scale", "vllm_compare")
+EXPERIMENTS = ("grpo_arith", "grpo_tta", "ifeval_grpo", "self_consistency", "divpo", "tallrec")
+KINDS = {"speed": ("bench.speed", SPEED), "experiment": ("bench.experiments", EXPERIMENTS)}
+
+
+def listing() -> str:
+    """One line per runnable benchmark: kind, name, the first line of its docstring."""
+    lines = []
+    for kind, (package, names) in KINDS.items():
+        for name in names:
+            doc = (importlib.import_module(f"{package}.{name}").__doc__ or "").strip().splitlines()
+            lines.append(f"{kind:10s} {name:17s} {doc[0] if doc else ''}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:
-    if "--" in argv:
-        names, extra = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
-    else:
-        names, extra = argv, []
-    if not names:
-        for name, (module, args) in SUITE.items():
-            print(f"{name:18s} python -m {module} {' '.join(args)}")
+    if not argv:
+        print(listing())
         return 0
-    unknown = [n for n in names if n not in SUITE]
-    if unknown:
-        print(f"unknown benchmark(s) {unknown}; choose from {sorted(SUITE)}", file=sys.stderr)
+    if argv[0] == "index":
+        from bench.index import write_index
+
+        print(write_index())
+        return 0
+    if argv[0] == "ratios":
+        from bench.report import write_step_ratios
+
+        print(write_step_ratios())
+        return 0
+    if argv[0] not in KINDS or len(argv) < 2:
+        print(f"usage: python -m bench {{{'|'.join(KINDS)}}} NAME --tag TAG [ARGS...] | index | ratios",
+              file=sys.stderr)
         return 2
-    for name in names:
-        module, args = SUITE[name]
-        print(f"== {name}: python -m {module} {' '.join(args + extra)}", flush=True)
-        rc = subprocess.call([sys.executable, "-m", module, *args, *extra])
-        if rc:
-            return rc
-    return 0
+    package, names = KINDS[argv[0]]
+    if argv[1] not in names:
+        print(f"unknown {argv[0]} benchmark {argv[1]!r}; choose from {', '.join(names)}", file=sys.stderr)
+        return 2
+    return subprocess.call([sys.executable, "-m", f"{package}.{argv[1]}", *argv[2:]])
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
-"""Shared benchmark plumbing: run a CLI step as a subprocess, record wall time and peak RSS, write JSON + table.
+"""Shared benchmark plumbing: output folders, run a CLI step as a subprocess, record wall time, peak RSS, machine and
+versions, write ``result.json`` + a short ``result.md`` table under ``bench/results/<benchmark>/<tag>/``.
 
 Speed ratios are ratios of **median step times after the warm-up step** (:func:`step_time_ratio`): the first step
 pays one-off costs (allocation, kernel selection, lazy imports) and a mean including it overstates a gain.
-``python -m bench.report`` restates every step-time ratio of the committed results that way
+``python -m bench ratios`` restates every step-time ratio of the committed results that way
 (``bench/results/step_ratios.md``).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -16,18 +18,76 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
+RUNS = ROOT / "bench" / "runs"  # work files (git-ignored)
+PATH_ARGS = ("out", "work_dir")  # output locations: never recorded as settings
+
+
+def add_output_args(parser: argparse.ArgumentParser, work_dir: bool = True) -> None:
+    """``--tag`` (names the run), ``--out`` (results folder) and ``--work-dir`` (work files) for every benchmark;
+    ``work_dir=False`` for benchmarks that keep their work files in a temporary folder."""
+    parser.add_argument("--tag", default=None, help="names this run: results go to bench/results/<benchmark>/<tag>/")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results folder (default bench/results/<benchmark>/<tag>)")
+    if work_dir:
+        parser.add_argument("--work-dir", type=Path, default=None,
+                            help="work files (default bench/runs/<benchmark>/<tag>)")
+
+
+def resolve_outputs(args: argparse.Namespace, benchmark: str) -> argparse.Namespace:
+    """Fill ``args.out`` / ``args.work_dir`` from ``--tag``; a one-line error when neither ``--tag`` nor ``--out``.
+
+    >>> a = resolve_outputs(argparse.Namespace(tag="t1", out=None, work_dir=None), "rollout")
+    >>> a.out.relative_to(ROOT).as_posix(), a.work_dir.relative_to(ROOT).as_posix()
+    ('bench/results/rollout/t1', 'bench/runs/rollout/t1')
+    """
+    if args.out is None and not args.tag:
+        raise SystemExit(f"{benchmark}: give --tag TAG (results go to bench/results/{benchmark}/TAG/) or --out DIR")
+    tag = args.tag or Path(args.out).name
+    args.out = Path(args.out) if args.out is not None else RESULTS / benchmark / tag
+    if "work_dir" in args:
+        args.work_dir = Path(args.work_dir) if args.work_dir is not None else RUNS / benchmark / tag
+    return args
+
+
+def parse_comparable(parser: argparse.ArgumentParser, argv: list[str] | None, benchmark: str) -> argparse.Namespace:
+    """Parse a speed benchmark's arguments plus ``--compare OLD.json`` and the output arguments (no work folder)."""
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="an earlier result.json to compare with (refused when its settings differ)")
+    add_output_args(parser, work_dir=False)
+    return resolve_outputs(parser.parse_args(argv), benchmark)
+
+
+def write_compared(args: argparse.Namespace, data: dict[str, Any], table: Callable[[dict[str, Any]], str],
+                   compare: Callable[[Path, dict[str, Any]], Any]) -> dict[str, Any]:
+    """With ``--compare OLD.json``, add ``comparison`` (``compare`` refuses other settings); write; return ``data``."""
+    if args.compare is not None:
+        data["comparison"] = compare(args.compare, data)
+    write_results(args.out, data, table(data))
+    return data
+
+
+def recorded_settings(args: argparse.Namespace, *skip: str) -> dict[str, Any]:
+    """The parsed arguments worth recording next to the figures (output locations and ``skip`` left out)."""
+    return {k: v for k, v in vars(args).items() if k not in (*PATH_ARGS, *skip)}
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """A benchmark child process's environment: this checkout's ``src/`` and root first on PYTHONPATH (the child runs
+    the same rlpost and bench as the parent, whichever checkout is installed), then ``extra``."""
+    path = os.pathsep.join(p for p in (str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
 
 
 def run_step(module: str, args: list[str], run_dir: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``python -m module args`` with RLPOST_RUN_DIR=run_dir; returns wall seconds, peak RSS and metrics.json."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    full_env = {**os.environ, "RLPOST_RUN_DIR": str(run_dir), **(env or {})}
+    full_env = child_env(RLPOST_RUN_DIR=str(run_dir), **(env or {}))
     start = time.perf_counter()
     with (run_dir / "stdout.log").open("w") as log:
         cmd = [sys.executable, "-m", module, *args]
@@ -108,7 +168,7 @@ def precision_line(run_dir: Path) -> str | None:
 def median_after_warmup(step_times: Sequence[float], warmup: int = 1) -> float | None:
     """Median step time without the first ``warmup`` steps (None when no step is left).
 
-    >>> median_after_warmup([22.1, 19.1, 14.8])
+    >>> round(median_after_warmup([22.1, 19.1, 14.8]), 4)
     16.95
     >>> median_after_warmup([5.0]) is None
     True
@@ -127,12 +187,14 @@ def step_time_ratio(new: Sequence[float], base: Sequence[float], warmup: int = 1
     return None if a is None or b is None else a / b
 
 
-def write_results(name: str, data: dict[str, Any], table: str, out_dir: Path | None = None) -> None:
-    """Write ``<out_dir>/<name>.json`` and ``<name>.md`` (default ``bench/results``)."""
-    out = Path(out_dir) if out_dir is not None else RESULTS
+def write_results(out_dir: Path, data: dict[str, Any], table: str) -> None:
+    """Write ``<out_dir>/result.json`` (every figure, settings, machine) and ``result.md`` (the short table)."""
+    from rlpost.io import write_text_atomic
+
+    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps(data, indent=2))
-    (out / f"{name}.md").write_text(table)
+    write_text_atomic(out / "result.json", json.dumps(data, indent=2))
+    write_text_atomic(out / "result.md", table)
     print(table)
 
 
@@ -144,24 +206,24 @@ def pct(x: float | None) -> str:
 def restate_step_ratios(results: Path = RESULTS) -> str:
     """Every step-time ratio of the committed results, as the median after step 1 next to the mean it replaced.
 
-    GRPO step files (``grpo_step*.json``): variant / baseline. Scale-out (``scale.json``): each setting / 1 process.
-    SFT step (``sft_step.json``) already times steps after an untimed warm-up step and reports their median.
+    GRPO step results (``grpo_step/<tag>/``): variant / baseline. Scale-out (``scale/<tag>/``): each setting /
+    1 process. SFT step (``sft_step/<tag>/``) already times steps after an untimed warm-up step and reports their
+    median.
     """
     lines = ["# Step-time ratios: median after the warm-up step", "",
-             "Restated from the committed JSONs by `python -m bench.report` (the first step pays one-off costs; a "
+             "Restated from the committed results by `python -m bench ratios` (the first step pays one-off costs; a "
              "mean including it overstates a gain). Below 1 = faster. Results from before the CPU was recorded were "
              "measured on a 2-core AVX-512 CPU with native bf16.", "",
              "| result | compared | steps per arm | ratio, mean incl. step 1 (as first reported) "
              "| **ratio, median after step 1** | CPU |", "|---|---|---|---|---|---|"]
-    for path in sorted(results.glob("grpo_step*.json")):
+    for path in sorted(results.glob("grpo_step/*/result.json")):
         data = json.loads(path.read_text())
         base, new = data["results"]
         mean = new["s_per_step_mean"] / base["s_per_step_mean"]
         median = step_time_ratio(new["step_times_s"], base["step_times_s"])
-        lines.append(f"| `{path.name}` | {new['engine']} / {base['engine']} | {len(base['step_times_s'])} "
+        lines.append(f"| `{_rel(path, results)}` | {new['engine']} / {base['engine']} | {len(base['step_times_s'])} "
                      f"| {mean:.2f}x | **{median:.2f}x** | {cpu_text(data['settings'])} |")
-    scale = results / "scale.json"
-    if scale.is_file():
+    for scale in sorted(results.glob("scale/*/result.json")):
         data = json.loads(scale.read_text())
         rows = {r["setting"]: r for r in data["results"]}
         one = rows["1 process"]
@@ -170,23 +232,26 @@ def restate_step_ratios(results: Path = RESULTS) -> str:
                 continue
             mean = r["s_per_step_mean"] / one["s_per_step_mean"]
             median = r["s_per_step_median_after_first"] / one["s_per_step_median_after_first"]
-            lines.append(f"| `scale.json` | {name} / 1 process | {r['steps']} | {mean:.2f}x | **{median:.2f}x** "
+            lines.append(f"| `{_rel(scale, results)}` | {name} / 1 process | {r['steps']} | {mean:.2f}x "
+                         f"| **{median:.2f}x** "
                          f"| {cpu_text(data['environment'])} |")
-    sft = results / "sft_step.json"
-    if sft.is_file():
+    for sft in sorted(results.glob("sft_step/*/result.json")):
         data = json.loads(sft.read_text())
-        lines.append(f"| `sft_step.json` | rlpost / trl | {len(data['arms']['trl']['step_s'])} (after "
+        lines.append(f"| `{_rel(sft, results)}` | rlpost / trl | {len(data['arms']['trl']['step_s'])} (after "
                      f"{data['settings'].get('warmup', 1)} untimed) | n/a (never a mean) | **{data['ratio']:.2f}x** "
                      f"| {cpu_text(data['machine'])} |")
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    """Write bench/results/step_ratios.md from the committed results."""
-    text = restate_step_ratios()
-    (RESULTS / "step_ratios.md").write_text(text)
-    print(text)
+def _rel(path: Path, results: Path) -> str:
+    """``grpo_step/engines`` for ``<results>/grpo_step/engines/result.json``."""
+    return path.parent.relative_to(results).as_posix()
 
 
-if __name__ == "__main__":
-    main()
+def write_step_ratios(results: Path = RESULTS) -> str:
+    """Write ``<results>/step_ratios.md`` from the committed results (``python -m bench ratios``)."""
+    from rlpost.io import write_text_atomic
+
+    text = restate_step_ratios(results)
+    write_text_atomic(results / "step_ratios.md", text)
+    return text

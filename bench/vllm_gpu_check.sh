@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Usage: bench/vllm_gpu_check.sh [WHEEL_DIR]
+# Usage: TAG=gpu bench/vllm_gpu_check.sh [WHEEL_DIR]
 # The vLLM checks on a CUDA machine, in well under 10 minutes: the engine (greedy = HF engine, fp32), GRPO colocate
 # (exact weight sync, vLLM vs trainer log-probs), adapter-only LoRA sync, the staleness check, the server mode.
 # Installs nothing unless WHEEL_DIR is given, and then only from it (pip --no-index): pip install ".[dev,vllm]" from
-# those wheels. Writes bench/results/vllm_gpu_check.json (per test: outcome, seconds; GPU, versions) and a junit xml.
+# those wheels. Writes bench/results/vllm_gpu_check/$TAG/result.json (per test: outcome, seconds; GPU, versions) and
+# a junit xml per test file (OUT=DIR to write elsewhere).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-bench/results}
+OUT=${OUT:-bench/results/vllm_gpu_check/${TAG:-gpu}}
 mkdir -p "$OUT"
 if [[ -n "${1:-}" ]]; then
   pip install -q --no-index --find-links "$1" -e ".[dev,vllm]" || { echo "install from $1 failed" >&2; exit 2; }
@@ -35,7 +36,7 @@ for path in sorted(glob.glob(f"{out}/vllm_gpu_check_*.xml")):
 report = {"gpu": torch.cuda.get_device_name(0), "torch": torch.__version__, "vllm": vllm.__version__,
           "transformers": transformers.__version__, "trl": trl.__version__, "tests": cases,
           "passed": sum(c["outcome"] == "passed" for c in cases), "total": len(cases)}
-with open(f"{out}/vllm_gpu_check.json", "w") as fh:
+with open(f"{out}/result.json", "w") as fh:
     json.dump(report, fh, indent=2)
 print(json.dumps({k: report[k] for k in ("gpu", "vllm", "passed", "total")}))
 PY

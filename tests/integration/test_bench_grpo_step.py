@@ -1,4 +1,4 @@
-"""bench/grpo_step.py: both engines train with identical overrides; a tiny end-to-end run writes the ratio."""
+"""bench/speed/grpo_step.py: both engines train with identical overrides; a tiny end-to-end run writes the ratio."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from argparse import Namespace
 from pathlib import Path
 
 import pytest
-from bench import grpo_step
+from bench.speed import grpo_step
 
 pytestmark = pytest.mark.integration
 
@@ -26,6 +26,6 @@ def test_only_the_compared_key_differs(compare, key) -> None:
 def test_bench_grpo_step_tiny(tmp_path: Path) -> None:
     data = grpo_step.main(["--steps", "2", "--batch", "4", "--num-generations", "2", "--max-new-tokens", "4",
                            "--bf16", "false", "--out", str(tmp_path)])
-    assert json.loads((tmp_path / "grpo_step.json").read_text())["ratio_step_time"] == data["ratio_step_time"] > 0
+    assert json.loads((tmp_path / "result.json").read_text())["ratio_step_time"] == data["ratio_step_time"] > 0
     assert [r["engine"] for r in data["results"]] == ["trl", "rlpost"]
     assert all(r["steps"] == 2 and r["peak_rss_mib"] > 0 for r in data["results"])

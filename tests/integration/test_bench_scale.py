@@ -1,4 +1,4 @@
-"""bench/scale.py: pure helpers always; a 2-setting run on the tiny model under ``slow``."""
+"""bench/speed/scale.py: pure helpers always; a 2-setting run on the tiny model under ``slow``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_scale", ROOT / "bench" / "scale.py")
+    spec = importlib.util.spec_from_file_location("bench_scale", ROOT / "bench" / "speed" / "scale.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -31,9 +31,9 @@ def test_same_global_batch_for_every_setting() -> None:
 @pytest.mark.slow
 def test_bench_measures_one_and_two_processes(tmp_path: Path) -> None:
     report = _bench().main(["--steps", "2", "--settings", "1 process", "2 x DDP", "--out", str(tmp_path)])
-    assert json.loads((tmp_path / "scale.json").read_text()) == report
+    assert json.loads((tmp_path / "result.json").read_text()) == report
     one, ddp = report["results"]
     assert one["processes"] == 1 and len(ddp["peak_rss_mib_per_process"]) == 2
     assert one["steps"] == ddp["steps"] == 2 and one["s_per_step_mean"] > 0
     assert min(ddp["peak_rss_mib_per_process"]) > 0
-    assert "| 2 x DDP |" in (tmp_path / "scale.md").read_text()
+    assert "| 2 x DDP |" in (tmp_path / "result.md").read_text()

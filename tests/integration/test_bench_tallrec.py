@@ -1,4 +1,4 @@
-"""bench/tallrec.py end to end with a tiny budget on the tiny random model and synthetic fixture data."""
+"""bench/experiments/tallrec.py end to end with a tiny budget on the tiny random model and synthetic fixture data."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_bench_writes_json_markdown_and_png(tmp_path):
         folder.mkdir(parents=True)
         for split in ("train", "valid", "test"):
             shutil.copy(ROOT / "tests" / "assets" / "tallrec" / f"{split}.json", folder / f"{split}.json")
-    bench = runpy.run_path(str(ROOT / "bench" / "tallrec.py"))
+    bench = runpy.run_path(str(ROOT / "bench" / "experiments" / "tallrec.py"))
     out = tmp_path / "results"
     code = bench["main"](["--model", "tiny_random", "--tasks", "movie", "book", "--sft-tasks", "movie",
                           "--sizes", "4", "--seeds", "0", "1",
@@ -28,7 +28,7 @@ def test_bench_writes_json_markdown_and_png(tmp_path):
                           "--multi-token", "first",
                           "--data-root", str(tmp_path / "data"), "--out", str(out), "--work-dir", str(tmp_path / "w")])
     assert code == 0
-    results = json.loads((out / "tallrec.json").read_text())
+    results = json.loads((out / "result.json").read_text())
     movie_res = results["tasks"]["movie"]
     assert set(movie_res["baselines"]) == {"zero_shot", "icl_k2"}
     sft = movie_res["sft"]["4"]
@@ -40,9 +40,9 @@ def test_bench_writes_json_markdown_and_png(tmp_path):
     book = results["tasks"]["book"]
     assert set(book["baselines"]) == {"zero_shot", "icl_k2"} and book["runs"] == []
     assert 0 <= book["heuristic"]["auc"] <= 1
-    assert "LoRA SFT n=4" in (out / "tallrec.md").read_text()
+    assert "LoRA SFT n=4" in (out / "result.md").read_text()
     assert (out / "tallrec_icl_probes.png").stat().st_size > 1000
     assert (out / "tallrec_auc_vs_n.png").stat().st_size > 1000
-    md = (out / "tallrec.md").read_text()
+    md = (out / "result.md").read_text()
     assert md.count("| movie | 4 |") == 2  # one row per seed
     assert "± " in md.split("ICL probes")[-1]

@@ -1,4 +1,4 @@
-"""bench.eval_speed refuses to compare runs whose recorded settings differ (no model needed)."""
+"""bench.speed.eval_speed refuses to compare runs whose recorded settings differ (no model needed)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from bench import eval_speed
+from bench.speed import eval_speed
 
 SETTINGS = {"model": "smollm2_135m", "model_dtype": "float32", "autocast_dtype": "bfloat16", "questions": 64,
             "data_seed": 1234, "k": 8, "temperature": 0.7, "top_p": 1.0, "max_new_tokens": 48, "batch_size": 64,
@@ -30,5 +30,5 @@ def test_compare_same_settings_reports_ratios(tmp_path: Path) -> None:
 def test_compare_refuses_different_settings(tmp_path: Path, key: str, value: object) -> None:
     old = tmp_path / "old.json"
     old.write_text(json.dumps(_run(SETTINGS, 0.5, 1.0)))
-    with pytest.raises(SystemExit, match=f"bench.eval_speed: refusing .*{key}: {SETTINGS[key]!r} vs {value!r}"):
+    with pytest.raises(SystemExit, match=f"bench.speed.eval_speed: refusing .*{key}: {SETTINGS[key]!r} vs {value!r}"):
         eval_speed.compare(old, _run({**SETTINGS, key: value}, 0.5, 1.0))

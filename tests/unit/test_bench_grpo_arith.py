@@ -1,4 +1,4 @@
-"""bench/grpo_arith.py: reusing an earlier base-model evaluation only when its settings match."""
+"""bench/experiments/grpo_arith.py: reusing an earlier base-model evaluation only when its settings match."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bench import grpo_arith
+from bench.experiments import grpo_arith
 
 
 def _eval_dir(tmp_path: Path, overrides: list[str], accuracy: float) -> Path:

@@ -1,4 +1,4 @@
-"""bench/grpo_tta.py report: mean +- SE over seeds, time to the plain-TRL 20-minute accuracy, table and PNG."""
+"""bench/experiments/grpo_tta.py report: mean +- SE over seeds, time to plain TRL's 20-minute accuracy, table, PNG."""
 
 from __future__ import annotations
 
@@ -21,25 +21,25 @@ def _run(out, arm, seed, accs, test_plain):
 
 
 def test_report_aggregates_seeds_and_times_the_target(tmp_path):
-    from bench.grpo_tta import main
+    from bench.experiments.grpo_tta import main
 
     runs = tmp_path / "runs"
     _run(runs, "trl", 0, (0.4, 0.5, 0.6), (0.5, 0.6))
     _run(runs, "trl", 1, (0.4, 0.5, 0.8), (0.5, 0.8))
     _run(runs, "dynamic", 0, (0.4, 0.7, 0.8), (0.7, 0.8))
     _run(runs, "dynamic", 1, (0.4, 0.7, 0.9), (0.7, 0.9))
-    main(["report", "--out", str(runs), "--name", "t", "--results-dir", str(tmp_path)])
-    result = json.loads((tmp_path / "t.json").read_text())
+    main(["report", "--work-dir", str(runs), "--out", str(tmp_path)])
+    result = json.loads((tmp_path / "result.json").read_text())
     dyn = result["arms"]["dynamic"]
     assert result["target"]["trl_final_val_accuracy"] == pytest.approx(0.7)
     assert dyn["time_to_trl_final_min"] == pytest.approx(10.0) and dyn["fraction_of_budget"] == pytest.approx(0.5)
     assert dyn["test"]["20"]["plain"] == pytest.approx([0.85, 0.05])  # mean, standard error over 2 seeds
     assert result["arms"]["trl"]["time_to_trl_final_min"] == pytest.approx(20.0)
-    assert (tmp_path / "t.png").stat().st_size > 1000
-    assert "| dynamic | [0, 1] | 70.0% ± 0.0% | 85.0% ± 5.0% |" in (tmp_path / "t.md").read_text()
+    assert (tmp_path / "grpo_tta.png").stat().st_size > 1000
+    assert "| dynamic | [0, 1] | 70.0% ± 0.0% | 85.0% ± 5.0% |" in (tmp_path / "result.md").read_text()
 
 
 def test_marks_end_at_the_budget():
-    from bench.grpo_tta import marks
+    from bench.experiments.grpo_tta import marks
 
     assert marks(20, 2) == [2.0 * i for i in range(1, 11)] and marks(0.5, 0.2) == [0.2, 0.4, 0.5]

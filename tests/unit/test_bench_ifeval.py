@@ -1,11 +1,11 @@
-"""bench.ifeval_grpo: evaluation sets, per-type training rates, hacking signals, table and plot."""
+"""bench.experiments.ifeval_grpo: evaluation sets, per-type training rates, hacking signals, table and plot."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from bench.ifeval_grpo import eval_sets, hacking_signals, table, type_rates, write_plot
+from bench.experiments.ifeval_grpo import eval_sets, hacking_signals, table, type_rates, write_plot
 
 
 def _metrics(p):

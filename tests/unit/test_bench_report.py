@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bench import grpo_step
 from bench.report import RESULTS, cpu_text, median_after_warmup, restate_step_ratios, step_time_ratio
+from bench.speed import grpo_step
 
 
 def test_median_after_warmup_drops_the_first_step():
@@ -15,16 +15,16 @@ def test_median_after_warmup_drops_the_first_step():
 def test_committed_grpo_step_ratios_restated_as_medians():
     """The mean including step 1 reported 0.84x and 0.56x; the median after step 1 is 0.94x and 0.67x."""
     text = restate_step_ratios(RESULTS)
-    assert "| `grpo_step.json` | rlpost / trl | 3 | 0.84x | **0.94x** |" in text
-    assert "| `grpo_step_skip_trained.json` | skip_zero_adv / all_rows | 12 | 0.56x | **0.67x** |" in text
-    assert "| `grpo_step_skip_base.json` | skip_zero_adv / all_rows | 12 | 0.73x | **0.69x** |" in text
+    assert "| `grpo_step/engines` | rlpost / trl | 3 | 0.84x | **0.94x** |" in text
+    assert "| `grpo_step/skip_trained` | skip_zero_adv / all_rows | 12 | 0.56x | **0.67x** |" in text
+    assert "| `grpo_step/skip_base` | skip_zero_adv / all_rows | 12 | 0.73x | **0.69x** |" in text
     assert (RESULTS / "step_ratios.md").read_text() == text  # the committed file is up to date
 
 
 def test_grpo_step_table_headlines_the_median_ratio():
     import json
 
-    data = json.loads((RESULTS / "grpo_step.json").read_text())
+    data = json.loads((RESULTS / "grpo_step" / "engines" / "result.json").read_text())
     table = grpo_step.format_table(data)
     assert "(median s/step after step 1): **0.94x**" in table and "0.84x" not in table
     assert "CPU capability not recorded" in table

@@ -1,10 +1,10 @@
-"""bench/self_consistency.py without training: the time budget's overrides, the smoothing and the plot."""
+"""bench/experiments/self_consistency.py without training: the time budget's overrides, the smoothing and the plot."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bench import self_consistency as bench
+from bench.experiments import self_consistency as bench
 
 
 def _args(argv: list[str]):

@@ -1,0 +1,259 @@
+"""Time-to-accuracy on arithmetic: plain TRL vs rlpost row skipping vs dynamic sampling vs GSPO, equal CPU time.
+
+One run = one arm x one seed: train for ``--minutes`` of wall-clock time with weight snapshots every ``--every``
+minutes of training time (saving excluded), then evaluate every snapshot on the VALIDATION split (plain wording,
+seed 4321: neither the training seeds nor the test seeds) for the accuracy-vs-wall-clock curve. With ``--test``
+(reported runs only, after the settings were chosen on validation), the 10- and 20-minute snapshots are also evaluated
+once on the held-out TEST sets: plain wording (seed 1234) and word problems (seed 999), as grpo_arith.py does.
+
+Arms (same recipe, same prompts and reward; ``--config-name`` default grpo_smollm2_arith_20min):
+  trl      plain ``trl.GRPOTrainer`` with the recipe's settings and TRL's own generation (trl_grpo_arith.py)
+  skip     rlpost: the recipe as is (rollout.engine=rlpost, zero-advantage rows skipped)
+  dynamic  rlpost: + algo.dynamic_sampling=true (DAPO: refill the batch with informative groups)
+  gspo     rlpost: algo=gspo (sequence-level ratios, 2 updates per generation batch)
+
+    python -m bench experiment grpo_tta --tag TAG run --arm dynamic --seed 0          # tuning: validation curve only
+    python -m bench experiment grpo_tta --tag TAG run --arm dynamic --seed 0 --test   # a reported run
+    python -m bench experiment grpo_tta --tag TAG report     # table + PNG from every run of the tag
+    python -m bench experiment grpo_tta --tag smoke run --arm dynamic --minutes 0.5 --every 0.25 --model tiny_random \\
+        --val-size 4
+        --test --test-size 4 --out /tmp/tta_smoke                      # smoke
+
+Each run writes ``bench/runs/grpo_tta/<tag>/<arm>_s<seed>/run.json``; ``report`` writes
+``bench/results/grpo_tta/<tag>/result.{json,md}`` and ``grpo_tta.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from bench.experiments.grpo_arith import SPLIT_SEEDS, evaluate
+from bench.report import add_output_args, machine_info, pct, resolve_outputs, run_step, write_results
+
+ARMS: dict[str, list[str] | None] = {"trl": None, "skip": [], "dynamic": ["algo.dynamic_sampling=true"],
+                                     "gspo": ["algo=gspo"]}
+VAL = ("plain", SPLIT_SEEDS["valid"][0])  # validation split (style, generator seed), as grpo_arith.py's
+TEST = (("plain", SPLIT_SEEDS["test"][0]), ("word", SPLIT_SEEDS["test"][1]))  # held-out test sets, likewise
+REPORT_AT = (10.0, 20.0)
+
+
+def marks(minutes: float, every: float) -> list[float]:
+    """Snapshot times: every ``every`` minutes up to and including ``minutes``.
+
+    Example:
+        >>> marks(20, 2.5)
+        [2.5, 5.0, 7.5, 10.0, 12.5, 15.0, 17.5, 20.0]
+    """
+    n = int(math.floor(minutes / every + 1e-9))
+    out = [round(every * (i + 1), 6) for i in range(n)]
+    return out if out and math.isclose(out[-1], minutes) else [*out, minutes]
+
+
+def train(arm: str, seed: int, args: argparse.Namespace, run_dir: Path) -> Path:
+    """Train one arm; returns its training directory (with snapshots/)."""
+    snaps = marks(args.minutes, args.every)
+    train_dir = run_dir / "train"
+    if ARMS[arm] is None:
+        run_step("bench.experiments.trl_grpo_arith",
+                 ["--config-name", args.config_name, "--model", args.model, "--seed", str(seed), "--minutes",
+                  str(args.minutes), "--snapshot-minutes", *map(str, snaps), "--run-dir", str(train_dir),
+                  *args.overrides], train_dir)
+    else:
+        run_step("rlpost.train", [f"--config-name={args.config_name}", f"model={args.model}", f"seed={seed}",
+                                  "eval=none", f"max_train_minutes={args.minutes}",
+                                  f"snapshot_minutes=[{','.join(map(str, snaps))}]", "trainer.max_steps=100000",
+                                  "trainer.save_strategy=no", "logger=none", *ARMS[arm], *args.overrides], train_dir)
+    return train_dir
+
+
+def group_counts(history: list[dict[str, Any]], groups_per_generation: int) -> dict[str, float]:
+    """Steps, generation batches, groups drawn and groups with equal rewards (discarded or skipped) from TRL's log.
+
+    Dynamic sampling logs its own counts; otherwise every logged ``frac_reward_zero_std`` is one generation batch.
+
+    Example:
+        >>> group_counts([{"step_time": 1, "frac_reward_zero_std": 0.5}, {"step_time": 1}], 2)
+        {'steps': 2, 'generations': 1, 'groups_drawn': 2.0, 'groups_uniform': 1.0}
+    """
+    steps = sum(1 for h in history if "step_time" in h)
+    gens = [h for h in history if "frac_reward_zero_std" in h]
+    if any("dynamic_sampling/groups_drawn" in h for h in history):
+        drawn = sum(h.get("dynamic_sampling/groups_drawn", 0.0) for h in history)
+        uniform = sum(h.get("dynamic_sampling/groups_uniform", 0.0) for h in history)
+    else:
+        drawn = float(len(gens) * groups_per_generation)
+        uniform = sum(h["frac_reward_zero_std"] for h in gens) * groups_per_generation
+    return {"steps": steps, "generations": len(gens), "groups_drawn": drawn, "groups_uniform": uniform}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Train one arm x seed, evaluate its snapshots (validation; test at 10/20 min with --test)."""
+    run_dir = args.work_dir / f"{args.arm}_s{args.seed}"
+    train_dir = train(args.arm, args.seed, args, run_dir)
+    snap_dir = train_dir / "snapshots"
+    taken = json.loads((snap_dir / "snapshots.json").read_text())
+    model = [f"model={args.model}"]
+    base_val = args.work_dir / "base_eval_val"  # the base model's validation score, shared by every run there
+    reuse = base_val if (base_val / "metrics.json").is_file() else None  # refused unless evaluated alike
+    base = evaluate(model, base_val, args.val_size, 1, VAL[0], VAL[1], reuse=reuse)["metrics"]
+    curve = [{"minutes": 0.0, "elapsed_s": 0.0, "step": 0, "val_accuracy": base["accuracy"]}]
+    for snap in taken:
+        m = evaluate([*model, f"model.path={snap['path']}"], run_dir / f"eval_val_min{snap['minutes']:g}",
+                     args.val_size, 1, VAL[0], VAL[1])["metrics"]
+        curve.append({**{k: snap[k] for k in ("minutes", "elapsed_s", "step")}, "val_accuracy": m["accuracy"]})
+    test: dict[str, Any] = {}
+    if args.test:
+        for snap in (s for s in taken if s["minutes"] in REPORT_AT):
+            test[f"{snap['minutes']:g}"] = {
+                style: evaluate([*model, f"model.path={snap['path']}"],
+                                run_dir / f"eval_test_{style}_min{snap['minutes']:g}", args.test_size, 1, style,
+                                seed)["metrics"] for style, seed in TEST}
+    history = json.loads((train_dir / "log_history.json").read_text())
+    per_gen = args.groups_per_generation
+    result = {"arm": args.arm, "seed": args.seed, "curve": curve, "test": test,
+              "counts": group_counts(history, per_gen),
+              "settings": {"config_name": args.config_name, "model": args.model, "minutes": args.minutes,
+                           "every": args.every, "val": {"style": VAL[0], "seed": VAL[1], "size": args.val_size},
+                           "test_size": args.test_size, "arm_overrides": ARMS[args.arm],
+                           "overrides": args.overrides, **machine_info()}}
+    (run_dir / "run.json").write_text(json.dumps(result, indent=1))
+    print(json.dumps({k: result[k] for k in ("arm", "seed", "counts")}), flush=True)
+    return result
+
+
+def mean_se(xs: list[float]) -> tuple[float | None, float | None]:
+    """Mean and standard error over seeds (SE None for one seed).
+
+    Example:
+        >>> mean_se([0.5, 0.7])
+        (0.6, 0.1)
+    """
+    if not xs:
+        return None, None
+    m = sum(xs) / len(xs)
+    if len(xs) < 2:
+        return m, None
+    var = sum((x - m) ** 2 for x in xs) / (len(xs) - 1)
+    return round(m, 10), round(math.sqrt(var / len(xs)), 10)
+
+
+def time_to(curve: list[tuple[float, float]], target: float) -> float | None:
+    """First training minute at which a (minutes, accuracy) curve reaches ``target``, linearly interpolated.
+
+    Example:
+        >>> time_to([(0, 0.4), (2, 0.5), (4, 0.7)], 0.6)
+        3.0
+        >>> time_to([(0, 0.4), (2, 0.5)], 0.6) is None, time_to([(0, 0.4), (2, 0.5)], 0.4)
+        (True, 0)
+    """
+    if curve and curve[0][1] >= target:
+        return curve[0][0]
+    for (t0, a0), (t1, a1) in zip(curve, curve[1:], strict=False):
+        if a1 >= target:
+            return t1 if a1 == a0 or a0 >= target else t0 + (t1 - t0) * (target - a0) / (a1 - a0)
+    return None
+
+
+def report(args: argparse.Namespace) -> dict[str, Any]:
+    """Aggregate every run.json under --work-dir: mean curves, test accuracy at 10/20 min (mean +- SE), counts, the
+    time dynamic sampling needs to reach the plain-TRL 20-minute validation accuracy; table + PNG."""
+    runs = [json.loads(p.read_text()) for p in sorted(args.work_dir.glob("*_s*/run.json"))]
+    if not runs:
+        raise SystemExit(f"no runs under {args.work_dir}: run `python -m bench experiment grpo_tta --tag TAG run "
+                         "--arm ARM --seed S` first")
+    arms: dict[str, Any] = {}
+    for arm in ARMS:
+        mine = [r for r in runs if r["arm"] == arm]
+        if not mine:
+            continue
+        minutes = sorted({p["minutes"] for r in mine for p in r["curve"]})
+        curve = [(t, mean_se([p["val_accuracy"] for r in mine for p in r["curve"] if p["minutes"] == t]))
+                 for t in minutes]
+        test = {f"{t:g}": {style: mean_se([r["test"][f"{t:g}"][style]["accuracy"] for r in mine
+                                           if f"{t:g}" in r["test"]]) for style, _ in TEST} for t in REPORT_AT}
+        counts = {k: mean_se([r["counts"][k] for r in mine]) for k in mine[0]["counts"]}
+        arms[arm] = {"seeds": [r["seed"] for r in mine], "val_curve": curve, "test": test, "counts": counts}
+    result = {"arms": arms, "settings": runs[0]["settings"]}
+    if "trl" in arms:
+        target = arms["trl"]["val_curve"][-1][1][0]
+        result["target"] = {"trl_final_val_accuracy": target, "budget_min": arms["trl"]["val_curve"][-1][0]}
+        for a in arms.values():
+            t = time_to([(m, ms[0]) for m, ms in a["val_curve"]], target)
+            a["time_to_trl_final_min"] = t
+            a["fraction_of_budget"] = None if t is None else t / result["target"]["budget_min"]
+    plot(arms, args.out / "grpo_tta.png")
+    write_results(args.out, result, table(result))
+    return result
+
+
+def plot(arms: dict[str, Any], path: Path) -> None:
+    """Validation accuracy vs training minutes, one line per arm (mean over seeds, SE bars)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for arm, a in arms.items():
+        xs = [m for m, _ in a["val_curve"]]
+        ys = [ms[0] for _, ms in a["val_curve"]]
+        es = [ms[1] or 0.0 for _, ms in a["val_curve"]]
+        ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=f"{arm} (seeds {a['seeds']})")
+    ax.set_xlabel("training wall-clock (min)")
+    ax.set_ylabel("validation accuracy (greedy)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _pm(ms: tuple[float | None, float | None]) -> str:
+    m, se = ms
+    return "-" if m is None else (pct(m) if se is None else f"{pct(m)} ± {pct(se)}")
+
+
+def table(r: dict[str, Any]) -> str:
+    """Markdown summary."""
+    rows = ["| arm | seeds | test plain @10 | test plain @20 | test word @10 | test word @20 | steps | groups drawn "
+            "| groups equal-reward | time to TRL's 20-min val acc |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for arm, a in r["arms"].items():
+        t, c = a["test"], a["counts"]
+        ttt = a.get("time_to_trl_final_min")
+        ttt_s = "-" if ttt is None else f"{ttt:.1f} min ({a['fraction_of_budget']:.0%})"
+        rows.append(f"| {arm} | {a['seeds']} | {_pm(t['10']['plain'])} | {_pm(t['20']['plain'])} | "
+                    f"{_pm(t['10']['word'])} | {_pm(t['20']['word'])} | {c['steps'][0]:.0f} | "
+                    f"{c['groups_drawn'][0]:.0f} | {c['groups_uniform'][0]:.0f} | {ttt_s} |")
+    s = r["settings"]
+    rows += ["", f"Mean ± standard error over seeds. Validation curve: {s['val']}, greedy. Config "
+             f"{s['config_name']}, model {s['model']}, {s['minutes']} min, snapshots every {s['every']} min. "
+             f"Curve: {r['settings'].get('date')}."]
+    return "\n".join(rows) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["run", "report"])
+    parser.add_argument("--arm", choices=list(ARMS), default="dynamic")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--config-name", default="grpo_smollm2_arith_20min")
+    parser.add_argument("--model", default="smollm2_135m")
+    parser.add_argument("--minutes", type=float, default=20.0)
+    parser.add_argument("--every", type=float, default=2.0, help="snapshot interval (training minutes)")
+    parser.add_argument("--val-size", type=int, default=100)
+    parser.add_argument("--test", action="store_true", help="also evaluate the 10/20-min snapshots on the test sets")
+    parser.add_argument("--test-size", type=int, default=200)
+    parser.add_argument("--groups-per-generation", type=int, default=2,
+                        help="prompts per generation batch (per_device_train_batch_size / num_generations)")
+    add_output_args(parser)  # --work-dir: the runs (<arm>_s<seed>/run.json) that report aggregates
+    parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every arm's training run")
+    args = resolve_outputs(parser.parse_intermixed_args(argv), "grpo_tta")
+    run(args) if args.command == "run" else report(args)
+
+
+if __name__ == "__main__":
+    main()
