@@ -61,18 +61,18 @@ def compose_recipe(name: str, overrides: list[str] | None = None, config_dir: Pa
                        overrides=[f"hydra.searchpath=[file://{ROOT / 'conf'}]", *(overrides or [])])
 
 
-# The end-to-end tier (``pytest -m e2e``, run by .ci/run after the default suite): tests that launch processes
-# (torchrun, a CLI run killed and resumed), vLLM engines, or a benchmark's smoke run. Chosen by path, so a new test in
-# these places joins the tier without a marker of its own.
-E2E_PATHS = ("tests/distributed/", "tests/vllm/", "tests/integration/test_bench_", "tests/integration/test_resume",
-             "tests/integration/test_sft_resume", "tests/integration/test_dynamic_sampling_resume")
+# The end-to-end tier (``pytest -m e2e``, run by .ci/run after the default suite) is chosen by location: every test
+# that starts a process (CLI subprocesses, kill -9 and resume, torchrun/gloo runs, benchmark smoke runs) lives in
+# tests/e2e/, and the vLLM tests (tests/vllm/, a tier by environment) join it. A new test there needs no marker;
+# tests/test_layout_rules.py fails when a test elsewhere starts a process.
+E2E_DIRS = ("tests/e2e/", "tests/vllm/")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's -m selection reads the markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Put the end-to-end tests in the ``e2e`` tier; skip gpu-marked tests without CUDA."""
     for item in items:
-        if Path(str(item.path)).relative_to(ROOT).as_posix().startswith(E2E_PATHS):
+        if Path(str(item.path)).relative_to(ROOT).as_posix().startswith(E2E_DIRS):
             item.add_marker(pytest.mark.e2e)
     try:
         import torch

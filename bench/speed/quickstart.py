@@ -9,7 +9,7 @@ conversion included when the cache is cold), training time and steps, held-out g
 (overall and per operation), the precision the run chose (its ``precision (...)`` log line), the CPU capability and
 native bf16 (:func:`rlpost.runtime.hardware.hardware_facts`), versions, and the load average before and after
 (a busy machine makes the times meaningless: run it alone). The README's quickstart figures come from this file:
-tests/unit/test_readme_claims.py checks that the README quotes its wall time ("5 min 1 s"), steps, accuracies
+tests/test_readme_claims.py checks that the README quotes its wall time ("5 min 1 s"), steps, accuracies
 ("43.5% -> 63.5%") and CPU ("CPU AVX512, native bf16").
 """
 

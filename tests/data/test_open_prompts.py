@@ -12,7 +12,7 @@ from rlpost.config.validate import validate_divpo
 from rlpost.data.sources import open_prompts as op
 from rlpost.errors import ConfigError, DataError
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "divpo" / "prompts.json"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "divpo" / "prompts.json"
 
 
 def test_persona_prompt_repeats() -> None:

@@ -1,6 +1,6 @@
 """Kill -9 a run with dynamic sampling, re-run the same command: it resumes with the prompt stream where the last
 committed checkpoint left it and ends with the same weights as an uninterrupted run (so the same prompts were drawn).
-Reuses the harness of tests/integration/test_resume.py with dynamic sampling and a reward that makes about half of
+Reuses the harness of tests/e2e/test_resume.py with dynamic sampling and a reward that makes about half of
 the groups uniform."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration import test_resume as harness
+from tests.e2e import test_resume as harness
 
 DYNAMIC = (*harness.GOLD_OFF, "reward.funcs.hash._target_=rlpost.testing.HalfUniformReward",
            "algo.dynamic_sampling=true", "algo.max_generation_rounds=3")

@@ -76,7 +76,7 @@ def test_sft_sigkill_mid_save_then_rerun_matches_uninterrupted_run(tmp_path: Pat
     reference, resumed = tmp_path / "reference", tmp_path / "resumed"
     run(pipeline_cfg("sft", _overrides(), reference))  # uninterrupted, in this process (one start-up less)
 
-    killed = _run(resumed, [str(ROOT / "tests" / "integration" / "_die_during_save.py")], kill_at=2 * SAVE_EVERY)
+    killed = _run(resumed, [str(ROOT / "tests" / "e2e" / "_die_during_save.py")], kill_at=2 * SAVE_EVERY)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     ckpts = resumed / "checkpoints"
     committed, half = ckpts / f"checkpoint-{SAVE_EVERY}", ckpts / f"checkpoint-{2 * SAVE_EVERY}"

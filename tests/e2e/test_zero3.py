@@ -11,7 +11,7 @@ import torch
 
 from rlpost.runtime.zero3 import full_parameters, partitioned_parameters
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 LOAD_UNDER_ZERO3 = """
 import sys

@@ -11,7 +11,7 @@ import pytest
 from rlpost.errors import DataError
 from rlpost.rewards.instruction_following.checks import check_response, registry, seeded_draws, validate_constraints
 
-IFEVAL = Path(os.environ.get("RLPOST_DATA", Path(__file__).resolve().parents[3].parent / "shared" / "data")) / \
+IFEVAL = Path(os.environ.get("RLPOST_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data")) / \
     "ifeval" / "input_data.jsonl"
 
 # A fixed set of responses exercising the checkers' branches (case, commas, JSON, sections, P.S., quotes, ...).

@@ -2,7 +2,7 @@
 
 During training, TRL seeds each rank differently; an evaluation (early stopping, guards) that reseeded the global
 RNG would leave every rank in the same state, and the halves of a group split across ranks would then sample
-identical completions (tests/distributed/test_eval_rng.py checks that end to end on 2 processes).
+identical completions (tests/e2e/distributed/test_eval_rng.py checks that end to end on 2 processes).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.distributed.test_equivalence import COMMON, DPO, SFT, batch_overrides, launch, write_pairs
+from tests.e2e.distributed.test_equivalence import COMMON, DPO, SFT, batch_overrides, launch, write_pairs
 
 pytestmark = [pytest.mark.distributed, pytest.mark.integration]
 ZERO2 = ["launch=zero2", *batch_overrides(2)]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.distributed.test_grpo_distributed import ROOT, _check_run, _env
+from tests.e2e.distributed.test_grpo_distributed import ROOT, _check_run, _env
 
 OVERRIDES = ["logger=none", "eval=none", "+debug=cpu_smoke", "trainer.learning_rate=1e-3",
              "+reward.funcs.half._target_=rlpost.testing.HalfUniformReward", "+reward.weights.half=1.0",

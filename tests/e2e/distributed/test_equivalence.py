@@ -36,7 +36,7 @@ import pytest
 
 pytestmark = [pytest.mark.distributed, pytest.mark.integration]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TALLREC = ROOT / "tests" / "assets" / "tallrec"
 WEIGHT_ATOL = 1e-5
 LOSS_RTOL = 1e-5

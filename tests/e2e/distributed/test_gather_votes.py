@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-SRC = HERE.parents[1] / "src"
+SRC = HERE.parents[2] / "src"
 
 
 @pytest.mark.distributed
@@ -46,7 +46,7 @@ def test_grpo_self_consistency_under_torchrun(tmp_path: Path, tiny_model_dir: Pa
                  # 2 completions per rank, groups of 4: each group is split across the two ranks
                  "trainer.per_device_train_batch_size=2", "algo.num_generations=4"]
     subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                    "-m", "rlpost.train", *overrides], check=True, timeout=300, env=env, cwd=HERE.parents[1])
+                    "-m", "rlpost.train", *overrides], check=True, timeout=300, env=env, cwd=HERE.parents[2])
     history = json.loads((tmp_path / "checkpoints" / "checkpoint-2" / "trainer_state.json").read_text())["log_history"]
     steps = [h for h in history if "self_consistency/cross_rank_groups" in h]
     assert len(steps) == 2, history

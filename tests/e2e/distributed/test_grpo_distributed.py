@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 OVERRIDES = ["logger=none", "eval=none", "+debug=cpu_smoke", "trainer.learning_rate=1e-3",
              "+reward.funcs.hash._target_=rlpost.testing.HashReward", "+reward.weights.hash=1.0",
              "reward.weights.accuracy=0"]

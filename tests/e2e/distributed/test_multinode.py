@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.distributed.test_grpo_distributed import OVERRIDES, ROOT, _env
+from tests.e2e.distributed.test_grpo_distributed import OVERRIDES, ROOT, _env
 
 pytestmark = pytest.mark.distributed
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_divpo_pipeline import load_weights, tiny_cfg
+from tests.methods.divpo.test_divpo_pipeline import load_weights, tiny_cfg
 
 pytestmark = pytest.mark.integration
 PAIRS = [{"prompt": [{"role": "user", "content": f"Describe person {i}."}], "chosen": f'{{"name": "P{i}"}}',

@@ -114,9 +114,8 @@ def test_never_informative_reward_is_a_one_line_error_naming_it(tiny_model_dir, 
 def test_loss_on_the_concatenated_kept_rows_equals_trl_loss_on_the_same_rows(tiny_model_dir, tmp_path):
     """Re-padding rows of two rounds into one batch leaves TRL's loss (dapo: token sum / num_items_in_batch)
     exactly the sum of its losses on those rows in their own batches."""
-    from tests.unit.training.test_informative_rows import _batch
-
     from rlpost.methods.grpo.dynamic_sampling import concat_rows
+    from tests.methods.grpo.test_informative_rows import _batch
 
     trainer = _trainer(tiny_model_dir, tmp_path, _rows(0, 4))
     trainer.model.train()
@@ -141,10 +140,9 @@ def test_loss_on_the_concatenated_kept_rows_equals_trl_loss_on_the_same_rows(tin
 
 def test_rows_out_of_the_loss_stay_out_when_rounds_are_merged():
     """A round with unscored rows carries TRL's tool_mask (rows out of the loss); a round without gets ones."""
-    from tests.unit.training.test_informative_rows import _batch
-
     from rlpost.methods.grpo.dynamic_sampling import concat_rows
     from rlpost.methods.grpo.informative_rows import loss_token_count, mask_rows_out_of_loss
+    from tests.methods.grpo.test_informative_rows import _batch
 
     a = mask_rows_out_of_loss(_batch([1.0, -1.0, 0.5, -0.5], seed=1), torch.tensor([False, True, False, False]))
     b = _batch([0.7, -0.7, 0.2, -0.2], seed=2)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import changed_params
-from tests.integration.test_grpo_pipeline import _cfg
+from tests.methods.grpo.test_grpo_pipeline import _cfg
 
 pytestmark = pytest.mark.integration
 

@@ -31,7 +31,7 @@ def _trainer(model_dir, tmp_path, **kw):
 
 
 def _batch():
-    from tests.unit.training.test_informative_rows import _batch as make
+    from tests.methods.grpo.test_informative_rows import _batch as make
 
     batch = make([1.0, -0.5, 0.8, -1.2])
     batch["old_per_token_logps"] = None
@@ -109,9 +109,8 @@ def test_vllm_correction_reweights_each_sequence_by_its_rollout_ratio(tiny_model
     ("dapo", {"epsilon_high": 0.28, "mask_truncated_completions": True}),
 ])
 def test_algo_choices_reach_trl(algo, expect):
-    from tests.conftest import compose_recipe
-
     from rlpost.config.validate import validate
+    from tests.conftest import compose_recipe
 
     cfg = compose_recipe("grpo", [f"algo={algo}", "logger=none"])
     validate(cfg, world_size=1, cuda_available=False)

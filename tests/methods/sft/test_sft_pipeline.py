@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from tests.conftest import pipeline_cfg
 
 pytestmark = pytest.mark.integration
-ASSETS = Path(__file__).resolve().parents[1] / "assets" / "tallrec"
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "tallrec"
 
 
 def _cfg(tmp_path, extra=()):
