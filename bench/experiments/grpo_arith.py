@@ -1,6 +1,6 @@
 """GRPO on SmolLM2-135M + arithmetic for a fixed CPU time budget; held-out accuracy before/after.
 
-    python -m bench experiment grpo_arith --tag TAG --minutes 20     # the issue's budget (~30 min with evaluation)
+    python -m bench experiment grpo_arith --tag TAG --minutes 20     # the 20-minute budget (~30 min with evaluation)
     python -m bench experiment grpo_arith --tag recipe --config-name grpo_smollm2_arith_20min   # the tuned recipe
     python -m bench experiment grpo_arith --tag smoke --minutes 2 --model tiny_random --eval-size 8   # smoke
 
