@@ -133,7 +133,7 @@ def validate_grpo_variants(algo: Any, trainer: Any) -> None:
 
 
 def validate_divpo(cfg: Any) -> None:
-    """DivPO pool and band settings (../shared/PAPERS.md (DivPO))."""
+    """DivPO pool and band settings (Lanchantin et al., arXiv 2501.18101)."""
     from rlpost.methods.divpo.selection import check_rho
 
     algo = cfg.algo

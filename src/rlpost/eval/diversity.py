@@ -1,6 +1,6 @@
 """Diversity and quality metrics over many samples of the same prompts (DivPO's evaluation; pure).
 
-DivPO (../shared/PAPERS.md (DivPO), Tasks) reports % unique values per persona attribute and their entropy, and for
+DivPO (arXiv 2501.18101, Tasks) reports % unique values per persona attribute and their entropy, and for
 keyword stories unique 1-grams, entropy and compression ratio (lower = more diverse); quality is validity rate /
 mean reward. ``embedding_spread`` (mean pairwise cosine distance of MiniLM embeddings) is rlpost's addition.
 """

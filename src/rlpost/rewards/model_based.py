@@ -7,7 +7,7 @@ because the scoring model has its own chat template. Models load on the first ca
 cheap.
 
 - :class:`RewardModelReward`: ``AutoModelForSequenceClassification`` (ArmoRM, Skywork-Reward, ...). The DivPO paper
-  scores keyword stories with ArmoRM (../shared/PAPERS.md, DivPO). The reward is the logit of a one-output head, or
+  scores keyword stories with ArmoRM (arXiv 2501.18101). The reward is the logit of a one-output head, or
   the probability of ``label_index`` for a classifier head.
 - :class:`JudgeReward`: any causal chat model asked a yes/no question about the completion. The reward is
   P(Yes) / (P(Yes) + P(No)) at the answer position, computed by the same

@@ -1,7 +1,7 @@
 """Rule-based quality rewards for the DivPO tasks (persona JSON, one-word answers, keyword lists, length).
 
 DivPO's persona reward is validity: 1 when the output parses as JSON with every required key, else 0
-(../shared/PAPERS.md (DivPO), task 1). The keyword-story reward forces 0 unless exactly five keywords are given
+(Lanchantin et al., arXiv 2501.18101, task 1). The keyword-story reward forces 0 unless exactly five keywords are given
 (task 2; the paper multiplies an ArmoRM score, which rlpost leaves to a reward-model reward).
 All rewards follow TRL's signature: ``(prompts, completions, **columns) -> list[float]``.
 """

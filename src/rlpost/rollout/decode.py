@@ -2,7 +2,7 @@
 
 Why not ``model.generate``: on a CPU the whole GRPO step is generation, and ``generate`` (a) prefills every prompt
 ``n`` times when ``num_return_sequences=n`` and (b) keeps finished sequences in the batch until the longest one stops,
-so with natural stopping about half the decode slots are padding (../shared/MACHINE-NOTES.md "Speed on this CPU").
+so with natural stopping about half the decode slots are padding (docs/performance.md).
 Here each prompt is prefilled once, its KV cache rows are repeated to its ``n`` samples
 (``DynamicCache.batch_repeat_interleave``), and rows that emitted a stop token are removed from the cache
 (``DynamicCache.batch_select_indices``) so they stop costing compute. Sampling follows ``generate``'s warper order

@@ -8,7 +8,7 @@ Conventions shared with the HF engine, so that choosing the engine changes speed
 * log-probs are those of the *sampling* distribution (after temperature/top-k/top-p: vLLM's
   ``logprobs_mode="processed_logprobs"``), like :func:`rlpost.rollout.decode.select_next`;
 * greedy decoding is vLLM's ``temperature=0``; with the same fp32 weights the tokens equal the HF engine's
-  (tests/integration/test_vllm_engine.py);
+  (tests/vllm/test_vllm_engine.py);
 * ``params.seed`` fixes the samples: each prompt gets its own seed drawn from ``random.Random(params.seed)``.
 """
 

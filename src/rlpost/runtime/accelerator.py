@@ -8,7 +8,7 @@ and ``accelerator_config={"use_configured_state": True}``.
 
 :func:`rlpost.runtime.trl_args.build_trl_args`, through which every pipeline (GRPO, SFT, DivPO's DPO stage)
 builds its TRL config, calls :func:`prepare_trainer_runtime` first and passes the returned kwargs through
-(``tests/distributed/test_deepspeed_pipelines.py``, ``test_grpo_distributed.py``).
+(``tests/e2e/distributed/test_deepspeed_pipelines.py``, ``test_grpo_distributed.py``).
 """
 
 from __future__ import annotations

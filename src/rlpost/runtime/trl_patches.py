@@ -6,7 +6,7 @@ projects *every* position (a choice made for Neuron, where varying shapes recomp
 an answer-only SFT loss (TALLRec: ``"Yes."`` after a ~250-token prompt) over 98% of the vocabulary projections are
 thrown away, and the head is ~half of the step time of SmolLM2-135M (measured: 10 s -> 5 s per step of 8 x 256
 tokens; see docs/performance.md). The patch makes CPU take the compact branch too; the loss is the same (the
-tiled log-softmax is computed on the same rows), which ``tests/unit/training/test_trl_patches.py`` checks.
+tiled log-softmax is computed on the same rows), which ``tests/runtime/test_trl_patches.py`` checks.
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ def keyword_story_prompts(titles: Sequence[str], template: str = (
         repeats: int = 1) -> Any:
     """Keyword-story prompts (DivPO task 2): five keywords for a story with the given title.
 
-    The DivPO paper's exact prompt and titles are not public (../shared/data/divpo/README.md); this wording is
+    The DivPO paper's exact prompt and titles are not public; this wording is
     rlpost's.
     """
     return build_prompt_rows([(f"story-{i}", template.format(title=t)) for i, t in enumerate(titles)], repeats)

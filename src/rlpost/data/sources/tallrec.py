@@ -1,6 +1,6 @@
 """TALLRec recommendation data: reader, label parsing, few-shot sampler and prompt formats.
 
-Format (Bao et al., RecSys 2023; ../shared/PAPERS.md "TALLRec"): a JSON list of objects with ``instruction``,
+Format (Bao et al., RecSys 2023, arXiv 2305.00447): a JSON list of objects with ``instruction``,
 ``input`` and ``output`` (``"Yes."`` / ``"No."``). Rows are returned as plain dicts with an extra integer
 ``label`` (1 = Yes, 0 = No).
 

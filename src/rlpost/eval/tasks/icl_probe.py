@@ -1,6 +1,6 @@
 """In-context-learning probes: gold, random and abstract demonstration labels (Pan et al., Findings ACL 2023).
 
-../shared/PAPERS.md "What In-Context Learning Learns In-Context":
+"What In-Context Learning 'Learns' In-Context" (Pan et al., Findings of ACL 2023, arXiv 2305.09731):
 - **gold**: demonstrations carry their true label words (task recognition + task learning);
 - **random**: each demonstration label is drawn uniformly from the label words (task recognition only);
 - **abstract**: a fresh random bijection per prompt maps the labels to numbers, letters or symbols, and the task

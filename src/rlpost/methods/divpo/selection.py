@@ -1,6 +1,6 @@
 """DivPO pair selection: the most diverse good completion vs the least diverse bad one (pure).
 
-DivPO (Lanchantin et al., arXiv 2501.18101, Algorithm 1; ../shared/PAPERS.md (DivPO)): within one prompt's pool,
+DivPO (Lanchantin et al., arXiv 2501.18101, Algorithm 1): within one prompt's pool,
 the chosen response is the most diverse member of the top-rho reward band and the rejected response the least
 diverse member of the bottom-rho band. The bands are read as fractions of the pool's reward range:
 ``r >= r_max - rho (r_max - r_min)`` and ``r <= r_min + rho (r_max - r_min)``. ``rho=0`` keeps only the best

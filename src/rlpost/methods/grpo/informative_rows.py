@@ -10,7 +10,7 @@ the 20-minute arithmetic runs 55-88% of the groups had zero reward spread after 
 loss sees. For the loss types whose normaliser is the token count of the whole generation batch
 (``num_items_in_batch``: ``dapo``, ``cispo``, ``vespo``), the loss and its gradient are unchanged, unless the loss
 also looks across rows (:func:`inexact_reason`: the entropy-quantile token mask, the MoE router loss), which
-``tests/unit/training/test_informative_rows.py`` checks against TRL's own loss. The prompt padding is kept: TRL
+``tests/methods/grpo/test_informative_rows.py`` checks against TRL's own loss. The prompt padding is kept: TRL
 passes no ``position_ids``, so positions count from the left edge of the padded batch and trimming it would shift
 them (a different loss for absolute position embeddings, e.g. GPT-2). This is the compute half of DAPO's dynamic
 sampling: the uninformative groups are not trained on, without generating replacements.

@@ -52,7 +52,7 @@ def rlpost_rollout(prompts: list[Any], trainer: Any) -> dict[str, list]:
     """TRL ``rollout_func``: one completion per entry of ``prompts``, decoded with a shared prefill per prompt.
 
     TRL 1.16 passes the process's prompt slice as its sampler made it, each prompt repeated G times in a row (observed
-    in tests/integration/test_grpo_fast_rollout.py), and zips the result with that slice; so every entry gets
+    in tests/methods/grpo/test_grpo_fast_rollout.py), and zips the result with that slice; so every entry gets
     exactly one completion, and consecutive equal prompts are decoded as one prompt with ``n`` = their count.
 
     Returns:

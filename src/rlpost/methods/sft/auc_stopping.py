@@ -1,7 +1,7 @@
 """Validation AUC during SFT, best-adapter saving and early stopping (TALLRec's model selection).
 
 TALLRec evaluates AUC on valid.json every few steps, keeps the best checkpoint and stops after 10 evaluations
-without improvement (``EarlyStoppingCallback(patience=10)``, ../shared/PAPERS.md "TALLRec"). Here the AUC comes
+without improvement (``EarlyStoppingCallback(patience=10)``, Bao et al., RecSys 2023). Here the AUC comes
 from :class:`rlpost.rollout.label_scores.YesNoScorer`, the same scorer used for the test split.
 
 Resume: each trainer checkpoint gets the callback's state (``rlpost_auc_state.json``: best AUC and step, misses,
