@@ -57,7 +57,18 @@ def test_rule1_no_import_cycle():
 
 
 # Rule 2: no import of a higher floor (floor table: tools/arch_report.py FLOORS = docs/ARCHITECTURE.md section 1).
-KNOWN_UPWARD: set[str] = set()
+# Known today (after the phase-1 move), to be cut:
+KNOWN_UPWARD = {
+    # F1 -> F7 and F3 -> F7: hydra.utils.instantiate wrapped with one-line errors; belongs on a low floor (errors.py or
+    # a config helper below data/), or data/ and rewards/ receive built objects.
+    "rlpost.data.build -> rlpost.config.instantiate",
+    "rlpost.rewards.build -> rlpost.config.instantiate",
+    # F1 -> F3: the constraint generator draws instruction ids and arguments from the checker table; the table of ids
+    # and argument ranges would sit in data/ (or text/), the checkers stay in rewards/.
+    "rlpost.data.sources.constraints -> rlpost.rewards.instruction_following.checks",
+    # F6 -> F7: DivPO's pipeline calls validate_divpo; section 6 moves it to methods/divpo/config.py.
+    "rlpost.methods.divpo.pipeline -> rlpost.config.validate",
+}
 
 
 def test_rule2_no_import_of_a_higher_floor():
@@ -75,7 +86,7 @@ def method_of(module: str) -> str | None:
 
 # Rule 3: no method imports another; no F1 package (runtime, data, checkpoint, tracking) imports another.
 # The F1 edges that exist today, allowed explicitly (each is a real dependency, not a slip):
-ALLOWED_F1_EDGES: set[str] = set()
+ALLOWED_F1_EDGES: set[str] = set()  # none after the phase-1 move: runtime, data, checkpoint, tracking are independent
 
 
 def test_rule3_methods_do_not_import_each_other():
@@ -175,7 +186,12 @@ def test_rule6_concepts_live_in_their_homes():
 
 # Rule 7: no file over 300 lines, no function over 60 (src/rlpost).
 MAX_FILE, MAX_FUNCTION = 300, 60
-KNOWN_LONG: set[str] = set()
+# Known today (after the phase-1 move), to be split:
+KNOWN_LONG = {
+    "rlpost.data.sources.files",  # 306 lines
+    "rlpost.eval.binary.binary_metrics",  # 61 lines
+    "rlpost.methods.grpo.vllm_sync.generation_class",  # 133 lines: a class built inside a function
+}
 
 
 def test_rule7_files_and_functions_are_short():
