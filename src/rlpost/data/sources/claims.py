@@ -2,9 +2,9 @@
 
 Why this task: it ships with the code (generated, no licence question, any size, exactly balanced), uses the same
 Yes/No label words and row format as TALLRec, so one scorer and one probe serve both tasks, and SmolLM2-135M can
-add and multiply small numbers (43.5% greedy on the held-out mix, bench/results/grpo_arith.md), so gold labels carry
-a learnable signal. Checking GSM8K / MATH-500 solutions was considered and rejected: far beyond a 135M model, so
-every setting would sit at chance and the probe would say nothing.
+add and multiply small numbers (43.5% greedy on the held-out mix, bench/results/grpo_arith/SUMMARY.md), so gold
+labels carry a learnable signal. Checking GSM8K / MATH-500 solutions was considered and rejected: far beyond a 135M
+model, so every setting would sit at chance and the probe would say nothing.
 """
 
 from __future__ import annotations
