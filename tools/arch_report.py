@@ -16,7 +16,7 @@ PKG = ROOT / "src" / "rlpost"
 
 # docs/ARCHITECTURE.md section 1: the floor of each unit (first name under rlpost; "rlpost" is the package's __init__)
 FLOORS = {
-    "rlpost": 0, "errors": 0, "types": 0, "io": 0, "distributed": 0, "text": 0,
+    "rlpost": 0, "errors": 0, "types": 0, "io": 0, "distributed": 0, "text": 0, "instantiate": 0,
     "runtime": 1, "data": 1, "checkpoint": 1, "tracking": 1,
     "rollout": 2,
     "rewards": 3,

@@ -14,7 +14,7 @@ from rlpost.data.sources.constraints import (
     split_topics,
 )
 from rlpost.errors import DataError
-from rlpost.rewards.instruction_following.checks import validate_constraints
+from rlpost.text.instruction_checks import validate_constraints
 
 CODE = "def check_following(instruction, response):\n    return len(response) < 50\n"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlpost.config.instantiate import instantiate_node
 from rlpost.data.sources.files import BOOL_COLUMNS, load_file, split_dataset
+from rlpost.instantiate import instantiate_node
 
 
 def build_datasets(data_cfg: Any, seed: int = 0) -> tuple[Any, Any]:

@@ -45,13 +45,7 @@ def binary_metrics(labels: Sequence[int], scores: Sequence[float], split: str = 
     import numpy as np
     from sklearn.metrics import roc_auc_score
 
-    if len(labels) != len(scores):
-        raise DataError(f"{split}: {len(labels)} labels but {len(scores)} scores")
-    if not labels:
-        raise DataError(f"{split}: no rows to score")
-    classes = set(labels)
-    if len(classes) < 2:
-        raise DataError(f"{split}: all {len(labels)} labels are {labels[0]}; AUC is undefined for a single class")
+    check_rows(labels, scores, split)
     y = np.asarray(labels, dtype=float)
     s = np.asarray(scores, dtype=float)
     if logits:
@@ -70,6 +64,16 @@ def binary_metrics(labels: Sequence[int], scores: Sequence[float], split: str = 
             "accuracy": correct / len(labels), "log_loss": log_loss,
             "n": float(len(labels)), "positive_rate": positives / len(labels)}
 
+
+
+def check_rows(labels: Sequence[int], scores: Sequence[float], split: str) -> None:
+    """One label per score, at least one row, both classes present (else AUC is undefined): a one-line DataError."""
+    if len(labels) != len(scores):
+        raise DataError(f"{split}: {len(labels)} labels but {len(scores)} scores")
+    if not labels:
+        raise DataError(f"{split}: no rows to score")
+    if len(set(labels)) < 2:
+        raise DataError(f"{split}: all {len(labels)} labels are {labels[0]}; AUC is undefined for a single class")
 
 def auc_standard_error(auc: float, positives: int, negatives: int) -> float:
     """Standard error of an AUC from its class counts (Hanley & McNeil, Radiology 1982).

@@ -13,7 +13,7 @@ def build_rewards(reward_cfg: Any) -> tuple[list[Any], list[float]]:
     Raises:
         ConfigError: a weight names no function, or a function has no weight.
     """
-    from rlpost.config.instantiate import instantiate_node
+    from rlpost.instantiate import instantiate_node
 
     funcs_cfg, weights_cfg = reward_cfg.funcs, reward_cfg.weights
     extra = set(weights_cfg) - set(funcs_cfg)

@@ -82,7 +82,7 @@ def split_topics(split: str) -> list[str]:
 def draw_constraints(rng: random.Random, base: str, types: Sequence[str], k: int) -> tuple[list[str], list[dict],
                                                                                              list[str]]:
     """``k`` non-conflicting constraint ids with kwargs and instruction texts drawn by IFEval's checkers."""
-    from rlpost.rewards.instruction_following.checks import registry
+    from rlpost.text.instruction_checks import registry
 
     known, conflicts = registry(), _conflicts()
     ids: list[str] = []
@@ -121,7 +121,7 @@ def generate_constraint_prompts(size: int, seed: int = 0, split: str = "train", 
     """
     from datasets import Dataset
 
-    from rlpost.rewards.instruction_following.checks import registry
+    from rlpost.text.instruction_checks import registry
 
     known = registry()
     types = list(types) if types else sorted(known)
@@ -200,7 +200,7 @@ def load_constraint_file(path: str, prompt_field: str = "prompt", prompt_id_fiel
     """
     from datasets import Dataset
 
-    from rlpost.rewards.instruction_following.checks import validate_constraints
+    from rlpost.text.instruction_checks import validate_constraints
 
     records = read_records(path)
     if limit:

@@ -5,7 +5,7 @@ followed) and instruction-level accuracy (each instruction counted on its own), 
 standard errors: binomial over prompts for prompt-level accuracy; for instruction-level accuracy, a ratio estimator
 clustered by prompt (instructions of one prompt share a response, so they are not independent). Per instruction
 type: strict and loose rates and counts. Greedy decoding, one response per prompt, checked by
-:func:`rlpost.rewards.instruction_following.checks.check_response`.
+:func:`rlpost.text.instruction_checks.check_response`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from rlpost.distributed import all_gather_object, rank, world_size
 from rlpost.errors import DataError
 from rlpost.eval.metrics import mean, stderr_of_proportion
 from rlpost.eval.results import save_evaluation
-from rlpost.rewards.instruction_following.checks import check_response, parse_kwargs
 from rlpost.rollout.sampling import RolloutEngine, SamplingParams
+from rlpost.text.instruction_checks import check_response, parse_kwargs
 from rlpost.types import Sample
 
 LEVELS = ("prompt_strict", "prompt_loose", "instruction_strict", "instruction_loose")

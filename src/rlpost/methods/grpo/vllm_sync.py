@@ -27,8 +27,7 @@ from rlpost.errors import UserError
 
 logger = logging.getLogger(__name__)
 
-# vLLM's accepted max_lora_rank values
-LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # vLLM's accepted max_lora_rank values
 PROBE = ([{"role": "user", "content": "What is 12 + 7? Answer with a number."}], "12 + 7 = 19. The answer is 19.")
 
 
@@ -41,8 +40,7 @@ class VLLMRunSettings:
     """What rlpost adds to TRL's vLLM generation (built by :func:`settings_from_cfg`)."""
 
     llm_kwargs: dict[str, Any] = field(default_factory=dict)
-    # sync only the LoRA adapter (peft=lora)
-    adapter_only: bool = False
+    adapter_only: bool = False  # sync only the LoRA adapter (peft=lora)
     lora_rank: int = 16
     # where adapter versions are written (each rank its own subfolder)
     adapter_dir: str | None = None
@@ -96,139 +94,146 @@ class _LaunchedServerInfo:
         return {"model_config": {"logprobs_mode": "processed_logprobs"}}
 
 
+class RlpostVLLMGenerationMixin:
+    """rlpost's part of TRL's ``VLLMGeneration`` (hardware settings, adapter-only sync, staleness check), mixed in
+    at run time by :func:`generation_class` (TRL's vLLM module imports vLLM), which sets ``rlpost_settings``."""
+
+    rlpost_settings: VLLMRunSettings
+
+    def _init_vllm(self) -> None:
+        from trl.generation import vllm_generation as trl_vllm
+
+        from rlpost.rollout.vllm_settings import engine_device, prepare_cpu_env
+
+        self.lora_request = None
+        self.adapter_version = 0
+        self.syncs = 0
+        self.verified_step: int | None = None
+        self.trainer_ref: Any = None  # weakref to the trainer, set by it: the step number in messages
+        if self.top_k is None:  # sampling.top_k: null means off; vLLM spells that 0 (None fails its validation)
+            self.top_k = 0
+        s = self.rlpost_settings
+        if self.mode == "server" and s.adapter_only:
+            self.init_adapter_server()
+            return
+        if self.mode != "colocate":
+            super()._init_vllm()  # full-weight server sync: TRL's NCCL path (CUDA; validate refuses it on CPU)
+            return
+        if engine_device() == "cpu":
+            prepare_cpu_env({"vllm_cpu_kv_cache_gib": s.cpu_kv_cache_gib})
+        extra = dict(s.llm_kwargs)
+        if s.adapter_only:
+            extra.update(enable_lora=True, max_lora_rank=s.lora_rank, max_loras=1)
+        original = trl_vllm.LLM
+        trl_vllm.LLM = lambda **kw: original(**{**kw, **extra})
+        try:
+            super()._init_vllm()
+        finally:
+            trl_vllm.LLM = original
+        if s.adapter_only:
+            self.llm = _AdapterLLM(self.llm, self)
+
+    @property
+    def step(self) -> int:
+        trainer = self.trainer_ref() if self.trainer_ref is not None else None
+        return int(trainer.state.global_step) if trainer is not None else self.syncs
+
+    def init_adapter_server(self) -> None:
+        """Server mode with LoRA: health check, same base model, then adapters go through a directory."""
+        from rlpost.rollout.vllm_server import VLLMServerClient
+
+        s = self.rlpost_settings
+        self.client = VLLMServerClient(s.server_url, s.server_timeout_s)
+        self.client.wait_healthy(s.server_startup_timeout_s)
+        self.served_model = self.client.check_model(self.accelerator.unwrap_model(self.model).name_or_path)
+        # TRL's trainer asks TRL's own server for its logprobs mode; launch/vllm_server.sh starts vLLM with
+        # --logprobs-mode processed_logprobs
+        self.vllm_client = _LaunchedServerInfo()
+        self.accelerator.wait_for_everyone()
+
+    @property
+    def policy_name(self) -> str:
+        """The served model name of the current policy (the adapter version, or the base model)."""
+        return self.lora_request.lora_name if self.lora_request is not None else self.served_model
+
+    def sync_weights(self) -> None:
+        if self.rlpost_settings.adapter_only and self.mode == "colocate":
+            self.push_adapter()
+        elif self.rlpost_settings.adapter_only:
+            self.push_adapter_to_server()
+        else:
+            super().sync_weights()
+        self.syncs += 1
+        every = self.rlpost_settings.check_every
+        if every and (self.syncs - 1) % every == 0:
+            self.check_staleness()
+
+    def push_adapter(self) -> None:
+        """Save the current adapter as a new version directory and sample with it from now on."""
+        from vllm.lora.request import LoRARequest
+
+        self.adapter_version += 1
+        path = save_adapter_version(self.accelerator.unwrap_model(self.model), self.rlpost_settings.adapter_dir,
+                                    self.accelerator.process_index, self.adapter_version)
+        self.lora_request = LoRARequest(f"rlpost-policy-v{self.adapter_version}", self.adapter_version,
+                                        str(path))
+        self.llm.reset_prefix_cache()
+
+    def push_adapter_to_server(self) -> None:
+        """Main process: write the adapter version and have the server load it; every rank then samples it."""
+        from vllm.lora.request import LoRARequest
+
+        self.adapter_version += 1
+        name = f"rlpost-policy-v{self.adapter_version}"
+        path = Path(self.rlpost_settings.adapter_dir) / "rank0" / f"v{self.adapter_version:06d}"
+        if self.accelerator.is_main_process:
+            path = save_adapter_version(self.accelerator.unwrap_model(self.model),
+                                        self.rlpost_settings.adapter_dir, 0, self.adapter_version)
+            self.client.load_adapter(name, str(path))
+            if self.lora_request is not None:
+                self.client.unload_adapter(self.lora_request.lora_name)
+        self.accelerator.wait_for_everyone()
+        self.lora_request = LoRARequest(name, self.adapter_version, str(path))
+
+    def generate(self, prompts: list[list[int]], images: Any, num_generations: int,
+                 profiler: Any = None) -> tuple:
+        if not (self.mode == "server" and self.rlpost_settings.adapter_only):
+            return super().generate(prompts, images, num_generations, profiler)
+        return server_generate(self, prompts)
+
+    def engine_probe_logprobs(self, ids: list[int], n_prompt: int) -> list[float]:
+        from vllm import SamplingParams
+
+        if self.mode == "server" and self.rlpost_settings.adapter_only:
+            return self.client.prompt_logprobs(self.policy_name, ids, n_prompt)
+        out = self.llm.generate([{"prompt_token_ids": ids}], sampling_params=SamplingParams(
+            max_tokens=1, temperature=1.0, prompt_logprobs=0), use_tqdm=False)[0]
+        return [out.prompt_logprobs[i][ids[i]].logprob for i in range(n_prompt, len(ids))]
+
+    def check_staleness(self) -> float:
+        """Compare the engine's and the trainer's probe log-probs; raise :class:`StaleEngineError` on mismatch."""
+        ids, n_prompt = probe_ids(self.processing_class)
+        engine = self.engine_probe_logprobs(ids, n_prompt)
+        trainer = trainer_probe_logprobs(self.accelerator.unwrap_model(self.model), ids, n_prompt)
+        diff = sum(abs(a - b) for a, b in zip(engine, trainer, strict=True)) / len(engine)
+        tol = self.rlpost_settings.tolerance
+        if diff > tol:
+            last = "none" if self.verified_step is None else f"step {self.verified_step}"
+            raise StaleEngineError(
+                f"vLLM rollouts are stale at step {self.step}: the engine's log-probs of a probe completion "
+                f"differ from the trainer's by {diff:.4f} nats/token (rollout.staleness_tol={tol}); the weight "
+                f"sync did not reach the engine. Last verified sync: {last}")
+        self.verified_step = self.step
+        logger.debug("vLLM staleness check at step %d: %.2e nats/token", self.step, diff)
+        return diff
+
+
 def generation_class(settings: VLLMRunSettings) -> type:
     """TRL's ``VLLMGeneration`` with rlpost's settings, adapter-only sync and staleness check."""
     from trl.generation import vllm_generation as trl_vllm
 
-    class RlpostVLLMGeneration(trl_vllm.VLLMGeneration):
-        rlpost_settings = settings
-
-        def _init_vllm(self) -> None:
-            from rlpost.rollout.vllm_settings import engine_device, prepare_cpu_env
-
-            self.lora_request = None
-            self.adapter_version = 0
-            self.syncs = 0
-            self.verified_step: int | None = None
-            self.trainer_ref: Any = None  # weakref to the trainer, set by it: the step number in messages
-            if self.top_k is None:  # rollout.top_k: null means off; vLLM spells that 0 (None fails its validation)
-                self.top_k = 0
-            s = self.rlpost_settings
-            if self.mode == "server" and s.adapter_only:
-                self.init_adapter_server()
-                return
-            if self.mode != "colocate":
-                super()._init_vllm()  # full-weight server sync: TRL's NCCL path (CUDA; validate refuses it on CPU)
-                return
-            if engine_device() == "cpu":
-                prepare_cpu_env({"vllm_cpu_kv_cache_gib": s.cpu_kv_cache_gib})
-            extra = dict(s.llm_kwargs)
-            if s.adapter_only:
-                extra.update(enable_lora=True, max_lora_rank=s.lora_rank, max_loras=1)
-            original = trl_vllm.LLM
-            trl_vllm.LLM = lambda **kw: original(**{**kw, **extra})
-            try:
-                super()._init_vllm()
-            finally:
-                trl_vllm.LLM = original
-            if s.adapter_only:
-                self.llm = _AdapterLLM(self.llm, self)
-
-        @property
-        def step(self) -> int:
-            trainer = self.trainer_ref() if self.trainer_ref is not None else None
-            return int(trainer.state.global_step) if trainer is not None else self.syncs
-
-        def init_adapter_server(self) -> None:
-            """Server mode with LoRA: health check, same base model, then adapters go through a directory."""
-            from rlpost.rollout.vllm_server import VLLMServerClient
-
-            s = self.rlpost_settings
-            self.client = VLLMServerClient(s.server_url, s.server_timeout_s)
-            self.client.wait_healthy(s.server_startup_timeout_s)
-            self.served_model = self.client.check_model(self.accelerator.unwrap_model(self.model).name_or_path)
-            # TRL's trainer asks TRL's own server for its logprobs mode; launch/vllm_server.sh starts vLLM with
-            # --logprobs-mode processed_logprobs
-            self.vllm_client = _LaunchedServerInfo()
-            self.accelerator.wait_for_everyone()
-
-        @property
-        def policy_name(self) -> str:
-            """The served model name of the current policy (the adapter version, or the base model)."""
-            return self.lora_request.lora_name if self.lora_request is not None else self.served_model
-
-        def sync_weights(self) -> None:
-            if self.rlpost_settings.adapter_only and self.mode == "colocate":
-                self.push_adapter()
-            elif self.rlpost_settings.adapter_only:
-                self.push_adapter_to_server()
-            else:
-                super().sync_weights()
-            self.syncs += 1
-            every = self.rlpost_settings.check_every
-            if every and (self.syncs - 1) % every == 0:
-                self.check_staleness()
-
-        def push_adapter(self) -> None:
-            """Save the current adapter as a new version directory and sample with it from now on."""
-            from vllm.lora.request import LoRARequest
-
-            self.adapter_version += 1
-            path = save_adapter_version(self.accelerator.unwrap_model(self.model), self.rlpost_settings.adapter_dir,
-                                        self.accelerator.process_index, self.adapter_version)
-            self.lora_request = LoRARequest(f"rlpost-policy-v{self.adapter_version}", self.adapter_version,
-                                            str(path))
-            self.llm.reset_prefix_cache()
-
-        def push_adapter_to_server(self) -> None:
-            """Main process: write the adapter version and have the server load it; every rank then samples it."""
-            from vllm.lora.request import LoRARequest
-
-            self.adapter_version += 1
-            name = f"rlpost-policy-v{self.adapter_version}"
-            path = Path(self.rlpost_settings.adapter_dir) / "rank0" / f"v{self.adapter_version:06d}"
-            if self.accelerator.is_main_process:
-                path = save_adapter_version(self.accelerator.unwrap_model(self.model),
-                                            self.rlpost_settings.adapter_dir, 0, self.adapter_version)
-                self.client.load_adapter(name, str(path))
-                if self.lora_request is not None:
-                    self.client.unload_adapter(self.lora_request.lora_name)
-            self.accelerator.wait_for_everyone()
-            self.lora_request = LoRARequest(name, self.adapter_version, str(path))
-
-        def generate(self, prompts: list[list[int]], images: Any, num_generations: int,
-                     profiler: Any = None) -> tuple:
-            if not (self.mode == "server" and self.rlpost_settings.adapter_only):
-                return super().generate(prompts, images, num_generations, profiler)
-            return server_generate(self, prompts)
-
-        def engine_probe_logprobs(self, ids: list[int], n_prompt: int) -> list[float]:
-            from vllm import SamplingParams
-
-            if self.mode == "server" and self.rlpost_settings.adapter_only:
-                return self.client.prompt_logprobs(self.policy_name, ids, n_prompt)
-            out = self.llm.generate([{"prompt_token_ids": ids}], sampling_params=SamplingParams(
-                max_tokens=1, temperature=1.0, prompt_logprobs=0), use_tqdm=False)[0]
-            return [out.prompt_logprobs[i][ids[i]].logprob for i in range(n_prompt, len(ids))]
-
-        def check_staleness(self) -> float:
-            """Compare the engine's and the trainer's probe log-probs; raise :class:`StaleEngineError` on mismatch."""
-            ids, n_prompt = probe_ids(self.processing_class)
-            engine = self.engine_probe_logprobs(ids, n_prompt)
-            trainer = trainer_probe_logprobs(self.accelerator.unwrap_model(self.model), ids, n_prompt)
-            diff = sum(abs(a - b) for a, b in zip(engine, trainer, strict=True)) / len(engine)
-            tol = self.rlpost_settings.tolerance
-            if diff > tol:
-                last = "none" if self.verified_step is None else f"step {self.verified_step}"
-                raise StaleEngineError(
-                    f"vLLM rollouts are stale at step {self.step}: the engine's log-probs of a probe completion "
-                    f"differ from the trainer's by {diff:.4f} nats/token (rollout.staleness_tol={tol}); the weight "
-                    f"sync did not reach the engine. Last verified sync: {last}")
-            self.verified_step = self.step
-            logger.debug("vLLM staleness check at step %d: %.2e nats/token", self.step, diff)
-            return diff
-
-    return RlpostVLLMGeneration
+    return type("RlpostVLLMGeneration", (RlpostVLLMGenerationMixin, trl_vllm.VLLMGeneration),
+                {"rlpost_settings": settings})
 
 
 def server_generate(gen: Any, prompts: list[list[int]]) -> tuple:

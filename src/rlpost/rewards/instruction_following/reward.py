@@ -3,7 +3,7 @@
 A row carries any of three constraint columns:
 
 - ``instruction_id_list`` + ``kwargs``: IFEval's format (Zhou et al. 2023), checked by
-  :mod:`rlpost.rewards.instruction_following.checks`;
+  :mod:`rlpost.text.instruction_checks`;
 - ``checker_code``: Python ``check_following`` functions (VerInstruct, Peng et al. 2025, "VerIF"), run in
   :class:`rlpost.rewards.instruction_following.sandbox.CheckerSandbox`;
 - ``soft_constraints``: constraints only a model can judge (tone, style, topic), asked of ``verifier`` (any rlpost
@@ -28,9 +28,9 @@ from typing import Any
 
 from rlpost.errors import ConfigError
 from rlpost.rewards.base import completion_text
-from rlpost.rewards.instruction_following.checks import check_response, parse_kwargs
 from rlpost.rewards.instruction_following.sandbox import CheckerCall, CheckerSandbox
 from rlpost.rewards.model_based import questions_for
+from rlpost.text.instruction_checks import check_response, parse_kwargs
 
 logger = logging.getLogger(__name__)
 

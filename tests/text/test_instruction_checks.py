@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rlpost.errors import DataError
-from rlpost.rewards.instruction_following.checks import check_response, registry, seeded_draws, validate_constraints
+from rlpost.text.instruction_checks import check_response, registry, seeded_draws, validate_constraints
 
 IFEVAL = Path(os.environ.get("RLPOST_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data")) / \
     "ifeval" / "input_data.jsonl"
@@ -80,7 +80,7 @@ def test_all_25_ifeval_instruction_types_are_known():
 def test_nltk_tokenizers_work_offline_from_the_packaged_model(tmp_path, monkeypatch):
     import nltk
 
-    from rlpost.rewards.instruction_following.nltk_offline import ensure_punkt_tab
+    from rlpost.text.nltk_offline import ensure_punkt_tab
 
     target = ensure_punkt_tab(tmp_path)
     assert sorted(p.name for p in target.iterdir()) == ["abbrev_types.txt", "collocations.tab", "ortho_context.tab",
@@ -147,7 +147,7 @@ def test_validate_constraints_names_file_row_and_constraint(ids, kwargs, message
 def test_random_draws_for_invalid_kwargs_are_reproducible_and_leave_the_global_rng_alone():
     import random
 
-    from rlpost.rewards.instruction_following.checks import build_checker
+    from rlpost.text.instruction_checks import build_checker
 
     kwargs = {"let_relation": "at least", "letter": "#", "let_frequency": 4}  # as in IFEval's own data
     random.seed(11)
