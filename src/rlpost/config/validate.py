@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from omegaconf import OmegaConf
+
 from rlpost.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -25,14 +27,28 @@ def validate(cfg: Any, world_size: int = 1, cuda_available: bool | None = None) 
     rollout = cfg.get("rollout")
     if rollout is not None and rollout.get("use_vllm"):
         validate_vllm(cfg, cuda_available)
-    if rollout is not None and "temperature" in rollout and not 0 < rollout.temperature:
-        raise ConfigError(f"rollout.temperature={rollout.temperature} must be > 0")
+    for key in ("sampling", "eval.sampling"):
+        node = OmegaConf.select(cfg, key)
+        if node is not None:
+            validate_sampling(node, key)
     ev = cfg.get("eval")
     if ev is not None and ev.get("k", 1) < 1:
         raise ConfigError(f"eval.k={ev.k} must be >= 1")
     from rlpost.runtime.hardware import default_device_type
 
     validate_precision(cfg, default_device_type())  # the device this process really has
+
+
+def validate_sampling(node: Any, key: str) -> None:
+    """A sampling node (``sampling``, ``eval.sampling``): values every engine accepts."""
+    if node.get("temperature") is not None and not node.temperature > 0:
+        raise ConfigError(f"{key}.temperature={node.temperature} must be > 0")
+    if node.get("top_p") is not None and not 0 < node.top_p <= 1:
+        raise ConfigError(f"{key}.top_p={node.top_p} must be in (0, 1]")
+    if node.get("top_k") is not None and node.top_k < 1:
+        raise ConfigError(f"{key}.top_k={node.top_k} must be >= 1 (or null: off)")
+    if node.get("max_new_tokens") is not None and node.max_new_tokens < 1:
+        raise ConfigError(f"{key}.max_new_tokens={node.max_new_tokens} must be >= 1")
 
 
 def validate_precision(cfg: Any, device_type: str) -> dict[str, tuple[Any, Any]]:

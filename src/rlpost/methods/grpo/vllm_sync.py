@@ -111,7 +111,7 @@ def generation_class(settings: VLLMRunSettings) -> type:
             self.syncs = 0
             self.verified_step: int | None = None
             self.trainer_ref: Any = None  # weakref to the trainer, set by it: the step number in messages
-            if self.top_k is None:  # rollout.top_k: null means off; vLLM spells that 0 (None fails its validation)
+            if self.top_k is None:  # sampling.top_k: null means off; vLLM spells that 0 (None fails its validation)
                 self.top_k = 0
             s = self.rlpost_settings
             if self.mode == "server" and s.adapter_only:
