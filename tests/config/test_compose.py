@@ -13,19 +13,15 @@ from tests.conftest import ROOT, compose_recipe
 PRIMARIES = sorted(p.stem for p in (ROOT / "conf").glob("*.yaml"))
 RECIPES = sorted(p.stem for p in (ROOT / "recipes").glob("*.yaml"))
 SMOKE = ["model=tiny_random", "logger=none", "+debug=cpu_smoke"]
-# primaries without a trainer take no debug preset (it sets trainer values)
-NO_TRAINER = {"evaluate"}
-
-
-# each pipeline family has its own values-only debug preset
-PRESETS = {"divpo": "+debug=divpo_smoke", "sft": "+debug=sft_smoke"}
 
 
 def _smoke(name: str) -> list[str]:
-    if name in NO_TRAINER:
-        return SMOKE[:2]
-    family = name.split("_", 1)[0]
-    return [*SMOKE[:2], PRESETS.get(family, SMOKE[2])]
+    """The tiny model, no logger, and the smoke overrides of the method that ``cfg.pipeline`` names (none for
+    rlpost-eval)."""
+    from rlpost.config.validate import method_config
+
+    method = method_config(compose_recipe(name, SMOKE[:2]).pipeline)
+    return [*SMOKE[:2], *(method.SMOKE if method is not None else [])]
 
 
 def _resolve(name: str, overrides: list[str]) -> DictConfig:

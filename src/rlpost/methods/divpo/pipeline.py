@@ -23,10 +23,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from rlpost.checkpoint.stages import read_jsonl, run_stage, write_json, write_jsonl
-from rlpost.config.validate import validate_divpo
 from rlpost.data.build import build_datasets
 from rlpost.distributed import broadcast_object, is_main
 from rlpost.methods.divpo import stages as st
+from rlpost.methods.divpo.config import validate_divpo
 from rlpost.methods.divpo.criteria import needs_policy_logprobs
 from rlpost.rewards.build import build_rewards
 from rlpost.rollout.sampling import SamplingSettings
