@@ -68,7 +68,7 @@ class VLLMEngine:
         return engine
 
     def sampling_params(self, params: SamplingSettings, seed: int | None) -> Any:
-        """rlpost's :class:`SamplingSettings` -> ``vllm.SamplingSettings`` (same temperature, lengths, top-k/p)."""
+        """rlpost's :class:`SamplingSettings` -> ``vllm.SamplingParams`` (same temperature, lengths, top-k/p)."""
         from vllm import SamplingParams as VSP
 
         common = {"n": params.n, "max_tokens": params.max_new_tokens, "stop_token_ids": sorted(self.stop_ids),
