@@ -77,7 +77,7 @@ def load_prompts(count: int, seed: int = 0) -> list[list[dict[str, str]]]:
     from rlpost.data.templates import ChatTemplate
 
     tpl = OmegaConf.load(ROOT / "conf" / "data" / "arith.yaml").template
-    template = ChatTemplate(user=tpl.user, system=tpl.system)
+    template = ChatTemplate(user=tpl.user, system=tpl.get("system"))  # arith.yaml extends data=file (system: null)
     return [template(row) for row in generate_arithmetic(count, seed=seed)]
 
 
