@@ -43,7 +43,8 @@ def run_arm(name: str, args: argparse.Namespace, work: Path, first: bool) -> dic
 
     overrides = [f"model={args.model}", "logger=none", f"run_dir={work / name}", f"run_name=bench-{name}",
                  f"algo.n={args.n}", f"algo.rounds={args.rounds}", f"data.source.repeats={args.repeats}",
-                 f"eval.k={args.eval_k}", f"rollout.max_new_tokens={args.max_new_tokens}",
+                 f"eval.k={args.eval_k}", f"sampling.max_new_tokens={args.max_new_tokens}",
+                 f"eval.sampling.max_new_tokens={args.max_new_tokens}",
                  f"trainer.max_steps={args.max_steps}", f"eval.before={str(first).lower()}",
                  f"eval.embedding_spread={str(args.embedding_spread).lower()}", *ARMS[name], *args.override]
     if args.rho is not None and name != "dpo":

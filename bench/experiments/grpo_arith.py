@@ -75,10 +75,11 @@ def resolved_trainer(run_dir: Path) -> dict[str, Any]:
 
     cfg = OmegaConf.load(run_dir / ".hydra" / "rank0" / "config.yaml")
     trainer, algo, rollout = cfg.trainer, cfg.algo, cfg.rollout  # the saved config is unresolved: read the sources
+    sampling = cfg.get("sampling", rollout)  # runs recorded before the sampling group kept it under rollout
     return {"learning_rate": trainer.learning_rate, "lr_scheduler_type": trainer.lr_scheduler_type,
             "per_device_train_batch_size": trainer.per_device_train_batch_size,
-            "num_generations": algo.num_generations, "max_completion_length": rollout.max_new_tokens,
-            "temperature": rollout.temperature, "engine": rollout.get("engine", "trl"), "loss_type": algo.loss_type,
+            "num_generations": algo.num_generations, "max_completion_length": sampling.max_new_tokens,
+            "temperature": sampling.temperature, "engine": rollout.get("engine", "trl"), "loss_type": algo.loss_type,
             "beta": algo.kl_coef, "skip_zero_advantage": algo.get("skip_zero_advantage", "false"),
             "bf16": trainer.bf16, "precision": precision_line(run_dir)}
 

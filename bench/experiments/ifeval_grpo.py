@@ -6,7 +6,7 @@
                                                                                  # choose settings: no IFEval
     python -m bench experiment ifeval_grpo --minutes 1 --model tiny_random --ifeval-limit 8 --val-size 4 \\
         --arith-size 4 --eval-tokens 8 --out /tmp/ifeval_smoke --work-dir /tmp/ifeval_smoke/runs \\
-        rollout.max_new_tokens=8
+        sampling.max_new_tokens=8
 
 Trains ``--config-name`` (default ``grpo_smollm2_ifeval``: rule reward on generated constraint prompts) for
 ``--minutes`` of wall clock, then scores the base and the trained model, greedy, on: the generated validation split
@@ -31,7 +31,7 @@ LEVELS = ("prompt_strict", "prompt_loose", "instruction_strict", "instruction_lo
 
 def eval_sets(args: argparse.Namespace) -> dict[str, list[str]]:
     """rlpost-eval overrides per evaluation set."""
-    tokens = f"eval.max_new_tokens={args.eval_tokens}"
+    tokens = f"eval.sampling.max_new_tokens={args.eval_tokens}"
     sets = {"validation": ["data=if_constraints", "eval=instruction_following", tokens,
                            f"data.eval_source.size={args.val_size}"],
             "arith": ["data=arith", f"data.eval_source.size={args.arith_size}"]}

@@ -49,7 +49,7 @@ def common_overrides(args: argparse.Namespace) -> list[str]:
     steps = 100_000 if args.minutes else args.steps  # a time budget: the budget callback stops and saves
     out = [f"model={args.model}", "logger=none", f"seed={args.seed}", f"trainer.max_steps={steps}",
            f"trainer.learning_rate={args.lr}", "algo.num_generations=8", "trainer.per_device_train_batch_size=16",
-           "rollout.temperature=0.7", f"eval.k={args.eval_k}", f"data.eval_source.size={args.eval_size}",
+           "sampling.temperature=0.7", f"eval.k={args.eval_k}", f"data.eval_source.size={args.eval_size}",
            "trainer.save_strategy=steps", f"trainer.save_steps={steps}", "+trainer.save_only_model=true"]
     out.append(f"max_train_minutes={args.minutes}" if args.minutes else "max_train_minutes=null")
     out += args.override

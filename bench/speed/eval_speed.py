@@ -50,7 +50,7 @@ def compose_eval_cfg(args: argparse.Namespace) -> Any:
     overrides = [f"model={args.model}", f"eval.k={args.k}", f"data.eval_source.size={args.questions}",
                  f"seed={args.seed}", *args.override]
     if args.max_new_tokens is not None:
-        overrides.append(f"eval.max_new_tokens={args.max_new_tokens}")
+        overrides.append(f"eval.sampling.max_new_tokens={args.max_new_tokens}")
     return compose_config("evaluate", overrides)
 
 
@@ -98,14 +98,15 @@ def run_plain(model: Any, tok: Any, rows: list[dict], template: Any, ev: Any, se
         start, cpu = time.perf_counter(), time.process_time()
         texts = [tok.apply_chat_template(template(r), tokenize=False, add_generation_prompt=True) for r in rows]
         greedy, greedy_len = generate_texts(model, tok, texts, ev.batch_size, 1, do_sample=False,
-                                            max_new_tokens=ev.max_new_tokens, temperature=None, top_p=None, top_k=None)
+                                            max_new_tokens=ev.sampling.max_new_tokens, temperature=None, top_p=None,
+                                            top_k=None)
         sampled: list[list[str]] = [[] for _ in rows]
         if ev.k > 1:
             torch.manual_seed(seed)
             # top_k=0: rlpost's top_k=None (off); transformers' default would be top_k=50
             sampled, _ = generate_texts(model, tok, texts, max(1, ev.batch_size // ev.k), ev.k, do_sample=True,
-                                        temperature=ev.temperature, top_p=ev.top_p, top_k=0,
-                                        max_new_tokens=ev.max_new_tokens)
+                                        temperature=ev.sampling.temperature, top_p=ev.sampling.top_p, top_k=0,
+                                        max_new_tokens=ev.sampling.max_new_tokens)
         generate_s = time.perf_counter() - start
         records = []
         for r, g, g_len, s in zip(rows, greedy, greedy_len, sampled, strict=True):
@@ -154,7 +155,8 @@ def settings_of(args: argparse.Namespace, cfg: Any, model: Any, prompt_tokens_me
     return {"model": args.model, "model_dtype": str(model.dtype).removeprefix("torch."),
             "autocast_dtype": resolved_autocast(ev, model), "questions": args.questions,
             "data_seed": cfg.data.eval_source.seed,
-            "k": ev.k, "temperature": ev.temperature, "top_p": ev.top_p, "max_new_tokens": ev.max_new_tokens,
+            "k": ev.k, "temperature": ev.sampling.temperature, "top_p": ev.sampling.top_p,
+            "max_new_tokens": ev.sampling.max_new_tokens,
             "batch_size": ev.batch_size, "seed": cfg.seed, "prompt_tokens_mean": round(prompt_tokens_mean, 1),
             "overrides": list(args.override), **machine_info()}
 
@@ -171,7 +173,7 @@ def warm_up(model: Any, tok: Any, dataset: Any, template: Any, cfg: Any) -> None
     """Both arms on two questions with 4 new tokens: first calls pay one-off allocation and kernel selection."""
     from omegaconf import OmegaConf
 
-    warm = OmegaConf.merge(cfg, {"eval": {"max_new_tokens": 4, "k": min(2, cfg.eval.k)}})
+    warm = OmegaConf.merge(cfg, {"eval": {"sampling": {"max_new_tokens": 4}, "k": min(2, cfg.eval.k)}})
     small = dataset.select(range(min(2, len(dataset))))
     run_plain(model, tok, list(small), template, warm.eval, cfg.seed)
     run_rlpost(model, tok, small, template, warm, None)
@@ -225,7 +227,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--model", default="tiny_random", help="conf/model/<name>.yaml")
     p.add_argument("--questions", type=int, default=64, help="held-out arithmetic questions (data.eval_source.size)")
     p.add_argument("--k", type=int, default=8, help="samples per question (eval.k), plus one greedy completion")
-    p.add_argument("--max-new-tokens", type=int, default=None, help="eval.max_new_tokens (default: conf/eval)")
+    p.add_argument("--max-new-tokens", type=int, default=None,
+                   help="eval.sampling.max_new_tokens (default: conf/eval)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--override", nargs="*", default=[], help="extra Hydra overrides of conf/evaluate.yaml")
     return parse_comparable(p, argv, "eval_speed")

@@ -58,7 +58,7 @@ def overrides(args: argparse.Namespace, variant: list[str]) -> list[str]:
     return [f"model={args.model}", "logger=none", "eval=none", "trainer.save_strategy=no", f"trainer.bf16={args.bf16}",
             "max_train_minutes=null",
             f"trainer.max_steps={args.steps}", f"trainer.per_device_train_batch_size={args.batch}",
-            f"algo.num_generations={args.num_generations}", f"rollout.max_new_tokens={args.max_new_tokens}",
+            f"algo.num_generations={args.num_generations}", f"sampling.max_new_tokens={args.max_new_tokens}",
             "trainer.disable_tqdm=true", f"seed={args.seed}", *args.extra, *variant]
 
 

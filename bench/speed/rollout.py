@@ -77,7 +77,7 @@ def load_prompts(count: int, seed: int = 0) -> list[list[dict[str, str]]]:
     from rlpost.data.templates import ChatTemplate
 
     tpl = OmegaConf.load(ROOT / "conf" / "data" / "arith.yaml").template
-    template = ChatTemplate(user=tpl.user, system=tpl.system)
+    template = ChatTemplate(user=tpl.user, system=tpl.get("system"))  # arith.yaml extends data=file (system: null)
     return [template(row) for row in generate_arithmetic(count, seed=seed)]
 
 
@@ -103,11 +103,11 @@ def run_baseline(model: Any, tok: Any, prompts: list, args: argparse.Namespace, 
 def run_engine(model: Any, tok: Any, prompts: list, args: argparse.Namespace, dtype: str, seed: int) -> dict:
     """rlpost's ``HFEngine`` (fast decode) with the same settings."""
     from rlpost.rollout.hf import HFEngine
-    from rlpost.rollout.sampling import SamplingParams
+    from rlpost.rollout.sampling import SamplingSettings
 
     engine = HFEngine(model, tok, max_batch_size=len(prompts) * args.n, autocast_dtype="bfloat16" if dtype == "bf16"
                       else None, show_progress=False)
-    params = SamplingParams(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
+    params = SamplingSettings(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
                             n=args.n, seed=seed)
     with PeakRSS() as rss:
         start = time.perf_counter()

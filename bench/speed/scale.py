@@ -38,7 +38,7 @@ def overrides(args: argparse.Namespace, nproc: int, launch: str) -> list[str]:
     return [f"model={args.model}", f"launch={launch}", "logger=none", "eval=none", "trainer.save_strategy=no",
             "trainer.bf16=false", f"trainer.max_steps={args.steps}", "max_train_minutes=null",
             f"trainer.per_device_train_batch_size={per_device}",
-            f"algo.num_generations={args.num_generations}", f"rollout.max_new_tokens={args.max_new_tokens}",
+            f"algo.num_generations={args.num_generations}", f"sampling.max_new_tokens={args.max_new_tokens}",
             "trainer.disable_tqdm=true"]
 
 

@@ -105,7 +105,7 @@ def worker_rollout(args: argparse.Namespace, path: str) -> dict[str, Any]:
     from bench.speed.rollout import load_prompts
     from rlpost.rollout.build import build_engine
     from rlpost.rollout.hf import HFEngine
-    from rlpost.rollout.sampling import SamplingParams
+    from rlpost.rollout.sampling import SamplingSettings
 
     start = time.perf_counter()
     model, tok = load(args, path)
@@ -118,7 +118,7 @@ def worker_rollout(args: argparse.Namespace, path: str) -> dict[str, Any]:
     out = {"arm": args.arm, "startup_s": startup, "batches": {}}
     for batch in args.batches:
         prompts = load_prompts(max(1, batch // args.n), seed=args.seed)
-        params = SamplingParams(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
+        params = SamplingSettings(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
                                 n=args.n, seed=args.seed)
         engine.generate(prompts[: max(1, len(prompts) // 4)], params)  # warm-up
         t = time.perf_counter()
@@ -135,13 +135,15 @@ def worker_eval(args: argparse.Namespace, path: str) -> dict[str, Any]:
 
     from bench.report import compose_config
     from rlpost.data.build import build_eval_dataset
-    from rlpost.eval.tasks.math_qa import evaluate, settings_from_cfg
+    from rlpost.eval.tasks.math_qa import evaluate
     from rlpost.rollout.build import build_engine
+    from rlpost.rollout.sampling import SamplingSettings
 
     cfg = compose_config("evaluate", ["model=hf", f"model.path={path}", f"eval.k={args.k}",
                                       f"data.eval_source.size={args.questions}", f"seed={args.seed}",
-                                      f"eval.max_new_tokens={args.max_new_tokens}",
-                                      f"eval.temperature={args.temperature}", f"eval.top_p={args.top_p}"])
+                                      f"eval.sampling.max_new_tokens={args.max_new_tokens}",
+                                      f"eval.sampling.temperature={args.temperature}",
+                                      f"eval.sampling.top_p={args.top_p}"])
     start = time.perf_counter()
     model, tok = load(args, path)
     dataset = build_eval_dataset(cfg.data, args.seed)
@@ -149,7 +151,9 @@ def worker_eval(args: argparse.Namespace, path: str) -> dict[str, Any]:
                           autocast_dtype=None, seed=args.seed)
     startup = time.perf_counter() - start
     t = time.perf_counter()
-    metrics = evaluate(engine, dataset, instantiate(cfg.data.template), settings_from_cfg(cfg.eval, args.seed), None)
+    sampling = SamplingSettings.from_cfg(cfg.eval.sampling, n=cfg.eval.k, seed=args.seed)
+    metrics = evaluate(engine, dataset, instantiate(cfg.data.template), sampling, cfg.eval.answer_format,
+                       cfg.eval.group_by)
     wall = time.perf_counter() - t
     return {"arm": args.arm, "startup_s": startup, "seconds": wall, "questions": len(dataset),
             "questions_per_s": len(dataset) / wall, "accuracy": metrics.get("accuracy")}
@@ -175,7 +179,7 @@ def run_grpo(args: argparse.Namespace, path: str, work: Path) -> list[dict[str, 
     gargs = argparse.Namespace(model="hf", bf16="false", steps=args.grpo_steps, batch=args.grpo_batch,
                                num_generations=args.n, max_new_tokens=args.max_new_tokens, seed=args.seed,
                                extra=[f"model.path={path}", f"model.dtype={args.dtype}",
-                                      f"rollout.vllm_dtype={args.dtype}", f"rollout.temperature={args.temperature}"],
+                                      f"rollout.vllm_dtype={args.dtype}", f"sampling.temperature={args.temperature}"],
                                timeout=args.timeout)
     saved = dict(os.environ)
     os.environ.update(thread_env(args.threads))

@@ -44,13 +44,14 @@ class WandbTracker:
         self.run.finish()
 
 
-def start_run(cfg: Any) -> NullTracker | WandbTracker:
-    """Start wandb on rank 0 when ``logger.report_to == wandb``; the run id is kept in ``run_dir`` for resumes."""
-    run_dir = Path(cfg.run_dir)
-    if cfg.logger.report_to != "wandb":
+def start_run(logger_cfg: Any, run_dir: str | Path, run_name: str, config: Any = None) -> NullTracker | WandbTracker:
+    """Start wandb on rank 0 when ``logger_cfg.report_to == wandb``; the run id is kept in ``run_dir`` for resumes.
+    ``config`` (the run's whole config) is recorded with the run."""
+    run_dir = Path(run_dir)
+    if logger_cfg.report_to != "wandb":
         os.environ["WANDB_DISABLED"] = "true"
         return NullTracker()
-    os.environ["WANDB_MODE"] = cfg.logger.mode
+    os.environ["WANDB_MODE"] = logger_cfg.mode
     os.environ.setdefault("WANDB_DIR", str(run_dir))
     os.environ.setdefault("WANDB_SILENT", "true")
     if not is_main():
@@ -62,14 +63,14 @@ def start_run(cfg: Any) -> NullTracker | WandbTracker:
     run_dir.mkdir(parents=True, exist_ok=True)
     id_file.write_text(run_id)
     run = wandb.init(
-        project=cfg.logger.project,
-        name=cfg.run_name,
-        group=cfg.logger.group,
-        tags=list(cfg.logger.tags),
+        project=logger_cfg.project,
+        name=run_name,
+        group=logger_cfg.group,
+        tags=list(logger_cfg.tags),
         id=run_id,
         resume="allow",
         dir=str(run_dir),
-        config=OmegaConf.to_container(cfg, resolve=True),
+        config=None if config is None else OmegaConf.to_container(config, resolve=True),
     )
-    logger.info("wandb run %s (%s mode) in %s", run_id, cfg.logger.mode, run_dir / "wandb")
+    logger.info("wandb run %s (%s mode) in %s", run_id, logger_cfg.mode, run_dir / "wandb")
     return WandbTracker(run)

@@ -19,8 +19,8 @@ def test_eval_sets_skip_ifeval_when_choosing_settings():
     args = argparse.Namespace(eval_tokens=256, val_size=100, arith_size=200, validation_only=True, ifeval_limit=None)
     assert set(eval_sets(args)) == {"validation", "arith"}
     args.validation_only, args.ifeval_limit = False, 8
-    assert eval_sets(args)["ifeval"] == ["data=ifeval", "eval=instruction_following", "eval.max_new_tokens=256",
-                                         "data.limit=8"]
+    assert eval_sets(args)["ifeval"] == ["data=ifeval", "eval=instruction_following",
+                                         "eval.sampling.max_new_tokens=256", "data.limit=8"]
 
 
 def test_type_rates_first_and_last_window():

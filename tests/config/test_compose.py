@@ -13,19 +13,15 @@ from tests.conftest import ROOT, compose_recipe
 PRIMARIES = sorted(p.stem for p in (ROOT / "conf").glob("*.yaml"))
 RECIPES = sorted(p.stem for p in (ROOT / "recipes").glob("*.yaml"))
 SMOKE = ["model=tiny_random", "logger=none", "+debug=cpu_smoke"]
-# primaries without a trainer take no debug preset (it sets trainer values)
-NO_TRAINER = {"evaluate"}
-
-
-# each pipeline family has its own values-only debug preset
-PRESETS = {"divpo": "+debug=divpo_smoke", "sft": "+debug=sft_smoke"}
 
 
 def _smoke(name: str) -> list[str]:
-    if name in NO_TRAINER:
-        return SMOKE[:2]
-    family = name.split("_", 1)[0]
-    return [*SMOKE[:2], PRESETS.get(family, SMOKE[2])]
+    """The tiny model, no logger, and the smoke overrides of the method that ``cfg.pipeline`` names (none for
+    rlpost-eval)."""
+    from rlpost.config.validate import method_config
+
+    method = method_config(compose_recipe(name, SMOKE[:2]).pipeline)
+    return [*SMOKE[:2], *(method.SMOKE if method is not None else [])]
 
 
 def _resolve(name: str, overrides: list[str]) -> DictConfig:
@@ -104,12 +100,28 @@ def test_no_recipe_inherits_the_quickstart_time_cap(name: str) -> None:
     assert "max_train_minutes" in recipe, f"recipes/{name}.yaml inherits max_train_minutes={quickstart_cap}"
 
 
-@pytest.mark.parametrize("engine", ["vllm", "vllm_colocate", "vllm_server"])
-def test_choosing_vllm_never_changes_sampling_settings(engine: str) -> None:
-    hf = _resolve("grpo", [*_smoke("grpo"), "rollout=hf"])
-    vl = _resolve("grpo", [*_smoke("grpo"), f"rollout={engine}"])
-    keys = ["temperature", "top_p", "top_k", "max_new_tokens"]
-    assert {k: vl.rollout[k] for k in keys} == {k: hf.rollout[k] for k in keys}
-    assert vl.rollout.use_vllm and not hf.rollout.use_vllm
-    assert vl.trainer.temperature == hf.trainer.temperature and vl.trainer.max_completion_length == \
-        hf.trainer.max_completion_length
+ENGINES = sorted(p.stem for p in (ROOT / "conf" / "rollout").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", [p for p in PRIMARIES if "rollout" in compose_recipe(p, SMOKE[:2])])
+def test_choosing_the_engine_never_changes_sampling(name: str) -> None:
+    """rollout= picks the engine only: training (sampling) and evaluation (eval.sampling) sample the same with any."""
+    def sampling(engine):
+        cfg = _resolve(name, [*_smoke(name), f"rollout={engine}"])
+        return {key: OmegaConf.to_container(node) for key in ("sampling", "eval.sampling")
+                if (node := OmegaConf.select(cfg, key)) is not None}, cfg.rollout.use_vllm
+
+    default, use_vllm = sampling("hf")
+    assert default and not use_vllm
+    for engine in ENGINES:
+        assert sampling(engine) == (default, engine != "hf"), engine
+
+
+def test_grpo_trainer_samples_with_the_sampling_group() -> None:
+    from rlpost.rollout.sampling import SamplingSettings
+    from rlpost.runtime.trl_args import sampling_args
+
+    cfg = _resolve("grpo", [*SMOKE, "sampling.temperature=0.9", "sampling.top_k=20", "sampling.max_new_tokens=12"])
+    assert "temperature" not in cfg.trainer and "max_completion_length" not in cfg.trainer
+    args = sampling_args(SamplingSettings.from_cfg(cfg.sampling))
+    assert args == {"temperature": 0.9, "top_p": 1.0, "top_k": 20, "max_completion_length": 12}

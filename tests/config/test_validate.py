@@ -8,9 +8,11 @@ from rlpost.errors import ConfigError
 def _cfg(**over):
     cfg = OmegaConf.create(
         {
+            "pipeline": "rlpost.methods.grpo.pipeline.run",
             "algo": {"num_generations": 4},
             "trainer": {"per_device_train_batch_size": 8, "gradient_accumulation_steps": 1},
-            "rollout": {"use_vllm": False, "temperature": 0.7},
+            "rollout": {"use_vllm": False},
+            "sampling": {"temperature": 0.7},
             "eval": {"k": 1},
         }
     )
@@ -59,3 +61,31 @@ def test_vllm_on_cpu_is_accepted_and_missing_vllm_is_one_line(monkeypatch):
     with pytest.raises(ConfigError, match=r"rollout.use_vllm=true but vLLM is not installed: pip install") as err:
         validate(_cfg(rollout={"use_vllm": True}), world_size=1, cuda_available=False)
     assert "\n" not in str(err.value)
+
+
+def test_checks_follow_the_pipeline_not_the_keys_present():
+    """A DivPO run's config is checked as DivPO even if it carries a GRPO-looking key, and vice versa."""
+    divpo = {"pipeline": "rlpost.methods.divpo.pipeline.run", "algo": {"n": 1, "rho": 0.3, "rounds": 1,
+                                                                        "diversity": {"_target_": "x"}}}
+    with pytest.raises(ConfigError, match="algo.n=1"):
+        validate(OmegaConf.create({**divpo, "algo": {**divpo["algo"], "num_generations": 4}}), cuda_available=False)
+    grpo = _cfg(algo={"num_generations": 1, "rho": 0.3})  # a rho key does not make it DivPO
+    with pytest.raises(ConfigError, match="algo.num_generations=1"):
+        validate(grpo, cuda_available=False)
+    with pytest.raises(ConfigError, match="pipeline is not set"):
+        validate(OmegaConf.create({"algo": {"num_generations": 4}}), cuda_available=False)
+    with pytest.raises(ConfigError, match="rlpost.methods.ppo.config"):
+        validate(OmegaConf.create({"pipeline": "rlpost.methods.ppo.pipeline.run"}), cuda_available=False)
+
+
+def test_every_method_supplies_checks_and_smoke_overrides():
+    import pkgutil
+
+    import rlpost.methods
+    from rlpost.config.validate import method_config
+
+    names = [m.name for m in pkgutil.iter_modules(rlpost.methods.__path__) if m.ispkg]
+    assert sorted(names) == ["divpo", "grpo", "sft"]
+    for name in names:
+        config = method_config(f"rlpost.methods.{name}.pipeline.run")
+        assert callable(config.validate) and config.SMOKE and all(o.startswith("+debug=") for o in config.SMOKE)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from rlpost.config.validate import validate_divpo
 from rlpost.data.sources import open_prompts as op
 from rlpost.errors import ConfigError, DataError
+from rlpost.methods.divpo.config import validate_divpo
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "divpo" / "prompts.json"
 

@@ -40,7 +40,7 @@ def test_eval_cli_on_a_data_file(tmp_path, tiny_model_dir):
     data.write_text("\n".join(json.dumps({"question": f"What is {i} + 1?", "answer": str(i + 1)}) for i in range(4)))
     proc = _run(
         "rlpost.evaluate",
-        [f"model.path={tiny_model_dir}", f"data.path={data}", "eval.k=2", "eval.max_new_tokens=4"],
+        [f"model.path={tiny_model_dir}", f"data.path={data}", "eval.k=2", "eval.sampling.max_new_tokens=4"],
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

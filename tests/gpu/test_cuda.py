@@ -32,14 +32,14 @@ def test_eval_engine_autocasts_on_the_gpu(tiny_model_dir):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from rlpost.rollout.hf import HFEngine
-    from rlpost.rollout.sampling import SamplingParams
+    from rlpost.rollout.sampling import SamplingSettings
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).cuda().eval()
     engine = HFEngine(model, AutoTokenizer.from_pretrained(tiny_model_dir), show_progress=False)
     assert engine.autocast_dtype in ("bfloat16", "float16")
     with engine._inference_context():
         assert torch.is_autocast_enabled("cuda")
-    groups = engine.generate([[{"role": "user", "content": "2+3?"}]], SamplingParams(n=2, max_new_tokens=4, seed=0))
+    groups = engine.generate([[{"role": "user", "content": "2+3?"}]], SamplingSettings(n=2, max_new_tokens=4, seed=0))
     assert len(groups[0].completions) == 2 and all(0 <= n <= 4 for n in groups[0].lengths)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rlpost.rollout.decode import decode, select_next, warp_logits
-from rlpost.rollout.sampling import SamplingParams
+from rlpost.rollout.sampling import SamplingSettings
 
 torch = pytest.importorskip("torch")
 
@@ -36,7 +36,7 @@ def test_greedy_matches_generate_token_for_token(model_tok) -> None:
     with torch.inference_mode():
         ref = model.generate(**enc, max_new_tokens=12, do_sample=False, temperature=None, top_p=None, top_k=None,
                              pad_token_id=tok.pad_token_id, eos_token_id=[])
-        out = decode(model, enc["input_ids"], enc["attention_mask"], SamplingParams(greedy=True, max_new_tokens=12,
+        out = decode(model, enc["input_ids"], enc["attention_mask"], SamplingSettings(greedy=True, max_new_tokens=12,
                      n=2), stop_ids=[])
     new = ref[:, enc["input_ids"].shape[1]:].tolist()
     assert [out.tokens[2 * i] for i in range(3)] == new
@@ -47,10 +47,10 @@ def test_stop_token_ends_row_and_drops_it(model_tok) -> None:
     model, tok = model_tok
     enc = _encode(tok, PROMPTS)
     with torch.inference_mode():
-        free = decode(model, enc["input_ids"], enc["attention_mask"], SamplingParams(greedy=True, max_new_tokens=10),
+        free = decode(model, enc["input_ids"], enc["attention_mask"], SamplingSettings(greedy=True, max_new_tokens=10),
                       stop_ids=[])
         stop_tok = free.tokens[0][3]  # make row 0 stop at its 4th token
-        out = decode(model, enc["input_ids"], enc["attention_mask"], SamplingParams(greedy=True, max_new_tokens=10),
+        out = decode(model, enc["input_ids"], enc["attention_mask"], SamplingSettings(greedy=True, max_new_tokens=10),
                      stop_ids=[stop_tok])
     first = free.tokens[0].index(stop_tok)
     assert out.tokens[0] == free.tokens[0][: first + 1] and out.stopped[0]
@@ -63,7 +63,7 @@ def test_stop_token_ends_row_and_drops_it(model_tok) -> None:
 def test_sampling_counts_lengths_and_logprobs(model_tok) -> None:
     model, tok = model_tok
     enc = _encode(tok, PROMPTS)
-    params = SamplingParams(n=4, max_new_tokens=8, temperature=0.7, top_p=0.9, top_k=20)
+    params = SamplingSettings(n=4, max_new_tokens=8, temperature=0.7, top_p=0.9, top_k=20)
     gen = torch.Generator().manual_seed(0)
     with torch.inference_mode():
         out = decode(model, enc["input_ids"], enc["attention_mask"], params, [tok.eos_token_id], generator=gen)
@@ -86,9 +86,9 @@ def test_sampling_counts_lengths_and_logprobs(model_tok) -> None:
 
 def test_top_k_top_p_keep_only_allowed_tokens() -> None:
     logits = torch.tensor([[0.0, 1.0, 2.0, 3.0]]).repeat(200, 1)
-    tokens, logp = select_next(logits, SamplingParams(top_k=2), torch.Generator().manual_seed(0))
+    tokens, logp = select_next(logits, SamplingSettings(top_k=2), torch.Generator().manual_seed(0))
     assert set(tokens.tolist()) <= {2, 3} and bool((logp <= 0).all())
-    tokens, _ = select_next(logits, SamplingParams(top_p=0.5), torch.Generator().manual_seed(0))
+    tokens, _ = select_next(logits, SamplingSettings(top_p=0.5), torch.Generator().manual_seed(0))
     assert set(tokens.tolist()) <= {2, 3}
-    tokens, logp = select_next(logits, SamplingParams(greedy=True))
+    tokens, logp = select_next(logits, SamplingSettings(greedy=True))
     assert set(tokens.tolist()) == {3}

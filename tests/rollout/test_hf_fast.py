@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rlpost.rollout.hf import HFEngine
-from rlpost.rollout.sampling import SamplingParams
+from rlpost.rollout.sampling import SamplingSettings
 
 torch = pytest.importorskip("torch")
 
@@ -24,7 +24,7 @@ def model_tok(tiny_model_dir: Path):
 
 def test_greedy_groups_identical_to_generate_path(model_tok) -> None:
     model, tok = model_tok
-    params = SamplingParams(greedy=True, n=1, max_new_tokens=10, logprobs=True)
+    params = SamplingSettings(greedy=True, n=1, max_new_tokens=10, logprobs=True)
     fast = HFEngine(model, tok, max_batch_size=4, autocast_dtype=None, show_progress=False).generate(PROMPTS, params)
     slow = HFEngine(model, tok, max_batch_size=4, autocast_dtype=None, show_progress=False,
                     fast_decode=False).generate(PROMPTS, params)
@@ -35,7 +35,7 @@ def test_greedy_groups_identical_to_generate_path(model_tok) -> None:
 
 def test_sampling_bf16_autocast_gives_n_valid_completions(model_tok) -> None:
     model, tok = model_tok
-    params = SamplingParams(n=3, max_new_tokens=6, temperature=0.7, top_p=0.95, seed=1, logprobs=True)
+    params = SamplingSettings(n=3, max_new_tokens=6, temperature=0.7, top_p=0.95, seed=1, logprobs=True)
     groups = HFEngine(model, tok, max_batch_size=6, show_progress=False).generate(PROMPTS, params)
     assert len(groups) == 3
     for g in groups:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rlpost.rollout.hf import HFEngine
-from rlpost.rollout.sampling import SamplingParams
+from rlpost.rollout.sampling import SamplingSettings
 
 torch = pytest.importorskip("torch")
 
@@ -31,7 +31,7 @@ def model_tok(tiny_model_dir: Path):
 def test_generate_leaves_the_global_rng_untouched_and_is_seeded(model_tok, fast_decode: bool) -> None:
     model, tok = model_tok
     engine = HFEngine(model, tok, max_batch_size=8, autocast_dtype=None, show_progress=False, fast_decode=fast_decode)
-    params = SamplingParams(n=3, max_new_tokens=6, temperature=1.0, seed=5)
+    params = SamplingSettings(n=3, max_new_tokens=6, temperature=1.0, seed=5)
 
     torch.manual_seed(123)
     before = torch.get_rng_state()
@@ -41,7 +41,7 @@ def test_generate_leaves_the_global_rng_untouched_and_is_seeded(model_tok, fast_
     torch.manual_seed(999)  # a different global state does not change the seeded samples
     again = engine.generate(PROMPTS, params)
     assert [g.completions for g in again] == [g.completions for g in first]
-    other = engine.generate(PROMPTS, SamplingParams(n=3, max_new_tokens=6, temperature=1.0, seed=6))
+    other = engine.generate(PROMPTS, SamplingSettings(n=3, max_new_tokens=6, temperature=1.0, seed=6))
     assert [g.completions for g in other] != [g.completions for g in first]
 
 
@@ -53,7 +53,7 @@ def test_evaluation_leaves_the_global_rng_untouched(model_tok) -> None:
     from rlpost.testing import tiny_rows
 
     model, tok = model_tok
-    eval_cfg = OmegaConf.create({"k": 2, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4,
+    eval_cfg = OmegaConf.create({"k": 2, "sampling": {"temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4},
                                  "answer_format": "auto", "group_by": None, "batch_size": 8, "autocast_dtype": None})
     torch.manual_seed(7)
     state = torch.get_rng_state()
@@ -68,7 +68,7 @@ def test_generate_on_cuda_leaves_the_cuda_rng_untouched(tiny_model_dir: Path) ->
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).cuda().eval()
     engine = HFEngine(model, AutoTokenizer.from_pretrained(tiny_model_dir), autocast_dtype=None, show_progress=False)
-    params = SamplingParams(n=3, max_new_tokens=6, seed=5)
+    params = SamplingSettings(n=3, max_new_tokens=6, seed=5)
     torch.manual_seed(123)
     cpu, cuda = torch.get_rng_state(), torch.cuda.get_rng_state_all()
     first = engine.generate(PROMPTS, params)

@@ -64,7 +64,7 @@ def test_policy_logprobs_differ_from_tempered_top_p_sampling_logprobs(tiny_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from rlpost.rollout.hf import HFEngine
-    from rlpost.rollout.sampling import SamplingParams
+    from rlpost.rollout.sampling import SamplingSettings
     from rlpost.rollout.teacher_forcing import completion_logprobs
 
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
@@ -74,7 +74,8 @@ def test_policy_logprobs_differ_from_tempered_top_p_sampling_logprobs(tiny_model
     prompt = tok.apply_chat_template(messages[0], tokenize=False, add_generation_prompt=True)
 
     def compare(**sampling):
-        group = engine.generate(messages, SamplingParams(n=6, max_new_tokens=8, seed=3, logprobs=True, **sampling))[0]
+        params = SamplingSettings(n=6, max_new_tokens=8, seed=3, logprobs=True, **sampling)
+        group = engine.generate(messages, params)[0]
         forced = completion_logprobs(model, tok, [prompt] * 6, group.completions, autocast_dtype=None)
         assert [len(f) for f in forced] == group.lengths and any(group.lengths)
         return [(sum(f), s) for f, s in zip(forced, group.logprobs, strict=True) if f]

@@ -7,7 +7,7 @@ import math
 import pytest
 from omegaconf import OmegaConf
 
-from rlpost.rollout.sampling import SamplingParams
+from rlpost.rollout.sampling import SamplingSettings
 
 pytestmark = [pytest.mark.vllm, pytest.mark.integration]
 
@@ -32,7 +32,7 @@ def engines(vllm_model_dir):
 
 def test_greedy_outputs_and_logprobs_equal_the_hf_engine(engines):
     hf, vl = engines
-    params = SamplingParams(greedy=True, max_new_tokens=12, logprobs=True)
+    params = SamplingSettings(greedy=True, max_new_tokens=12, logprobs=True)
     a, b = hf.generate(PROMPTS, params), vl.generate(PROMPTS, params)
     assert [g.completions for g in a] == [g.completions for g in b]
     assert [g.lengths for g in a] == [g.lengths for g in b]
@@ -43,9 +43,9 @@ def test_greedy_outputs_and_logprobs_equal_the_hf_engine(engines):
 
 def test_sampling_keeps_settings_and_seed_semantics(engines):
     _, vl = engines
-    params = SamplingParams(temperature=0.8, max_new_tokens=6, n=3, seed=1, logprobs=True)
+    params = SamplingSettings(temperature=0.8, max_new_tokens=6, n=3, seed=1, logprobs=True)
     first, again = vl.generate(PROMPTS, params), vl.generate(PROMPTS, params)
-    other = vl.generate(PROMPTS, SamplingParams(temperature=0.8, max_new_tokens=6, n=3, seed=2, logprobs=True))
+    other = vl.generate(PROMPTS, SamplingSettings(temperature=0.8, max_new_tokens=6, n=3, seed=2, logprobs=True))
     assert [g.completions for g in first] == [g.completions for g in again]  # same seed, same samples
     assert [g.completions for g in first] != [g.completions for g in other]
     assert all(len(g.completions) == 3 and max(g.lengths) <= 6 for g in first)
@@ -67,7 +67,7 @@ def test_rlpost_eval_with_vllm_gives_the_hf_engine_greedy_answers(tmp_path, vllm
         run = tmp_path / engine
         proc = subprocess.run(
             [sys.executable, "-m", "rlpost.evaluate", "model=hf", f"model.path={vllm_model_dir}", f"data.path={data}",
-             f"rollout={engine}", "eval.k=2", "eval.max_new_tokens=6", "eval.autocast_dtype=null",
+             f"rollout={engine}", "eval.k=2", "eval.sampling.max_new_tokens=6", "eval.autocast_dtype=null",
              "rollout.vllm_max_model_len=256"],
             capture_output=True, text=True, env={**env, "RLPOST_RUN_DIR": str(run)}, timeout=300, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-2000:]
@@ -84,7 +84,7 @@ def test_seeded_sampling_of_a_batch_larger_than_one_scheduler_step(engines):
     _, vl = engines
     prompts = [[{"role": "user", "content": f"{i} " + "count the letters in this sentence please " * 5}]
                for i in range(48)]  # ~48 x 220 byte tokens: more than one prefill step's token budget
-    params = SamplingParams(temperature=1.0, max_new_tokens=4, n=2, seed=3)
+    params = SamplingSettings(temperature=1.0, max_new_tokens=4, n=2, seed=3)
     first, again = vl.generate(prompts, params), vl.generate(prompts, params)
     assert [g.completions for g in first] == [g.completions for g in again]
     assert all(len(g.completions) == 2 for g in first)

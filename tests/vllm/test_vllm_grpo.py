@@ -129,7 +129,7 @@ def test_offline_pseudo_labels_are_voted_by_the_vllm_engine_before_colocate_trai
 
     monkeypatch.setattr(vllm_engine.VLLMEngine, "generate", spy)
     run(_cfg(tmp_path, vllm_model_dir, ["guards=offline_labels", "guards.base_labels.max_rows=4",
-                                        "guards.base_labels.params.n=2",
-                                        "guards.base_labels.params.max_new_tokens=4"]))
+                                        "guards.base_labels.n=2",
+                                        "sampling.max_new_tokens=4"]))
     assert calls and calls[0] == (4, 2), calls
     assert json.loads((tmp_path / "guards" / "base_labels.json").read_text())["rows"] == 4

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
+
+from rlpost.rollout.sampling import config_schema
+
+# a sampling node (``sampling``, ``eval.sampling``): the config fields of rlpost.rollout.sampling.SamplingSettings
+SamplingConfig = config_schema()
 
 
 @dataclass
@@ -55,16 +60,12 @@ class DivPOAlgoConfig:
 
 @dataclass
 class RolloutConfig:
-    """Backend-neutral rollout settings (``top_k: null`` = off)."""
+    """The generation engine and its knobs; sampling is not here (``sampling``, ``eval.sampling``)."""
 
     use_vllm: bool = False
     vllm_mode: str = "colocate"
     gpu_memory_utilization: float = 0.3
     tensor_parallel_size: int = 1
-    temperature: float = 1.0
-    top_p: float = 1.0
-    top_k: int | None = None
-    max_new_tokens: int = 256
     # GRPO generation: trl (GRPOTrainer's own generate) or rlpost (shared-prefill decode via rollout_func)
     engine: str = "trl"
     # vLLM (use_vllm=true; docs/vllm.md): dtype ("auto" = float32 on CPU, vLLM's choice on CUDA), context length
@@ -89,9 +90,7 @@ class EvalConfig:
     """Held-out evaluation settings."""
 
     k: int = 1
-    temperature: float = 0.7
-    top_p: float = 1.0
-    max_new_tokens: int = 256
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)  # type: ignore[valid-type]
     answer_format: str = "auto"
     group_by: str | None = "op"
     batch_size: int = 64
@@ -120,4 +119,5 @@ def register_configs() -> None:
     cs.store(group="algo", name="grpo_schema", node=GRPOAlgoConfig)
     cs.store(group="algo", name="divpo_schema", node=DivPOAlgoConfig)
     cs.store(group="rollout", name="rollout_schema", node=RolloutConfig)
+    cs.store(group="sampling", name="sampling_schema", node=SamplingConfig)
     cs.store(group="eval", name="eval_schema", node=EvalConfig)

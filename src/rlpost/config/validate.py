@@ -1,38 +1,81 @@
-"""Cross-group checks run at startup; every error names the config key to change."""
+"""Checks run at startup, dispatched on ``cfg.pipeline`` (each method's own in ``methods/<m>/config.py``) plus the
+shared ones here (DeepSpeed batch geometry, vLLM, sampling ranges, precision); every error names the config key."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
+from types import ModuleType
 from typing import Any
+
+from omegaconf import OmegaConf
 
 from rlpost.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
 
+def method_config(pipeline: Any) -> ModuleType | None:
+    """The ``config`` module of the method whose pipeline ``cfg.pipeline`` names (``rlpost.methods.<m>.pipeline.run``
+    -> ``rlpost.methods.<m>.config``: its ``validate(cfg, world_size, cuda_available)`` and ``SMOKE`` overrides);
+    None for entry points outside ``rlpost.methods`` (``rlpost.evaluate.run``).
+
+    Raises:
+        ConfigError: ``pipeline`` is unset, or names a method package without a ``config`` module.
+    """
+    if not pipeline:
+        raise ConfigError("pipeline is not set (e.g. rlpost.methods.grpo.pipeline.run): it names the method to run")
+    parts = str(pipeline).split(".")
+    if parts[:2] != ["rlpost", "methods"] or len(parts) < 3:
+        return None
+    name = ".".join([*parts[:3], "config"])
+    try:
+        spec = importlib.util.find_spec(name)
+    except ModuleNotFoundError:  # the method package itself is missing
+        spec = None
+    if spec is None:
+        raise ConfigError(f"pipeline={pipeline}: the method has no {name} module (its checks and smoke overrides)")
+    return importlib.import_module(name)
+
+
 def validate(cfg: Any, world_size: int = 1, cuda_available: bool | None = None) -> None:
-    """Raise :class:`ConfigError` for settings that would fail later (or silently do the wrong thing)."""
+    """Raise :class:`ConfigError` for settings that would fail later (or silently do the wrong thing): the checks
+    of the method named by ``cfg.pipeline`` (:func:`method_config`), then the checks every config shares."""
     if cuda_available is None:
         import torch
 
         cuda_available = torch.cuda.is_available()
-    if "algo" in cfg and "num_generations" in cfg.algo:
-        validate_grpo(cfg, world_size)
-    if "algo" in cfg and "rho" in cfg.algo:
-        validate_divpo(cfg)
+    method = method_config(cfg.get("pipeline"))
+    if method is not None:
+        method.validate(cfg, world_size, cuda_available)
     if cfg.get("trainer") is not None and cfg.trainer.get("deepspeed"):
         validate_deepspeed(cfg.trainer, world_size)
     rollout = cfg.get("rollout")
     if rollout is not None and rollout.get("use_vllm"):
         validate_vllm(cfg, cuda_available)
-    if rollout is not None and "temperature" in rollout and not 0 < rollout.temperature:
-        raise ConfigError(f"rollout.temperature={rollout.temperature} must be > 0")
+    for key in ("sampling", "eval.sampling"):
+        node = OmegaConf.select(cfg, key)
+        if node is not None:
+            validate_sampling(node, key)
     ev = cfg.get("eval")
     if ev is not None and ev.get("k", 1) < 1:
         raise ConfigError(f"eval.k={ev.k} must be >= 1")
     from rlpost.runtime.hardware import default_device_type
 
     validate_precision(cfg, default_device_type())  # the device this process really has
+
+
+def validate_sampling(node: Any, key: str) -> None:
+    """A sampling node (``sampling``, ``eval.sampling``): values every engine accepts."""
+    if node.get("temperature") is not None and not node.temperature > 0:
+        raise ConfigError(f"{key}.temperature={node.temperature} must be > 0")
+    if node.get("top_p") is not None and not 0 < node.top_p <= 1:
+        raise ConfigError(f"{key}.top_p={node.top_p} must be in (0, 1]")
+    if node.get("top_k") is not None and node.top_k < 1:
+        raise ConfigError(f"{key}.top_k={node.top_k} must be >= 1 (or null: off)")
+    if node.get("max_new_tokens") is not None and node.max_new_tokens < 1:
+        raise ConfigError(f"{key}.max_new_tokens={node.max_new_tokens} must be >= 1")
 
 
 def validate_precision(cfg: Any, device_type: str) -> dict[str, tuple[Any, Any]]:
@@ -67,84 +110,15 @@ def validate_precision(cfg: Any, device_type: str) -> dict[str, tuple[Any, Any]]
 
 
 def validate_vllm(cfg: Any, cuda_available: bool) -> None:
-    """vLLM rollouts (docs/vllm.md): a known mode, a weight sync that can work on this hardware, vLLM installed."""
-    import importlib.util
-
+    """vLLM rollouts (docs/vllm.md): a known mode, vLLM installed (GRPO's weight sync: methods/grpo/config.py)."""
     from rlpost.rollout.vllm_settings import INSTALL_HINT
 
     mode = cfg.rollout.get("vllm_mode", "colocate")
     if mode not in ("colocate", "server"):
         raise ConfigError(f"rollout.vllm_mode={mode!r}: choose colocate or server")
-    lora = bool(cfg.get("peft") and cfg.peft.get("enabled", False))
-    if mode == "server" and not lora and not cuda_available and "num_generations" in cfg.get("algo", {}):
-        raise ConfigError("rollout.vllm_mode=server without peft=lora needs TRL's full-weight sync over NCCL (CUDA "
-                          "only); on CPU use rollout=vllm_colocate, or peft=lora (adapters synced via a directory)")
     if importlib.util.find_spec("vllm") is None:
         raise ConfigError(f"rollout.use_vllm=true but vLLM is not installed: {INSTALL_HINT}")
 
-
-def validate_grpo(cfg: Any, world_size: int) -> None:
-    """GRPO batch geometry: a step's completions must split into whole groups."""
-    g = cfg.algo.num_generations
-    if g < 2:
-        raise ConfigError(f"algo.num_generations={g} must be >= 2 (GRPO advantages compare completions of a group)")
-    tr = cfg.trainer
-    per_step = tr.per_device_train_batch_size * tr.gradient_accumulation_steps * world_size
-    if per_step % g:
-        raise ConfigError(
-            f"trainer.per_device_train_batch_size ({tr.per_device_train_batch_size}) x gradient_accumulation_steps "
-            f"({tr.gradient_accumulation_steps}) x world size ({world_size}) = {per_step} completions per step must "
-            f"be divisible by algo.num_generations={g}"
-        )
-    skip = cfg.algo.get("skip_zero_advantage", "auto")
-    if str(skip).lower() != "auto":  # auto never fails; an explicit true that would change the loss fails here, early
-        from rlpost.methods.grpo.informative_rows import resolve_skip
-
-        resolve_skip(skip, cfg.algo.get("loss_type", "dapo"), cfg.algo.get("kl_coef", 0.0),
-                     bool(cfg.algo.get("entropy_coef", 0.0)) or bool(tr.get("use_adaptive_entropy")),
-                     top_entropy_quantile=tr.get("top_entropy_quantile", 1.0),
-                     router_aux_loss=bool(tr.get("router_aux_loss_coef")))  # a MoE default is checked by the trainer
-    validate_grpo_variants(cfg.algo, tr)
-
-
-IS_LEVELS = ("token", "sequence")
-VLLM_IS_MODES = ("token_truncate", "token_mask", "sequence_truncate", "sequence_mask")
-
-
-def validate_grpo_variants(algo: Any, trainer: Any) -> None:
-    """GSPO / RLOO / vLLM correction / dynamic sampling keys: valid values and compatible combinations."""
-    from rlpost.methods.grpo.advantages import check_estimator
-    from rlpost.methods.grpo.dynamic_sampling import check_dynamic_sampling
-
-    level = algo.get("importance_sampling_level", "token")
-    if level not in IS_LEVELS:
-        raise ConfigError(f"algo.importance_sampling_level={level!r}: choose one of {list(IS_LEVELS)}")
-    mode = algo.get("vllm_importance_sampling_mode", "sequence_mask")
-    if mode not in VLLM_IS_MODES:
-        raise ConfigError(f"algo.vllm_importance_sampling_mode={mode!r}: choose one of {list(VLLM_IS_MODES)}")
-    clip = algo.get("vllm_importance_sampling_clip_max", 3.0)
-    if clip is not None and clip <= 0:
-        raise ConfigError(f"algo.vllm_importance_sampling_clip_max={clip} must be > 0 (or null: no upper bound)")
-    check_estimator(algo.get("advantage_estimator", "grpo"), str(algo.get("scale_rewards", "group")))
-    check_dynamic_sampling(bool(algo.get("dynamic_sampling", False)), trainer.per_device_train_batch_size,
-                           int(trainer.get("steps_per_generation") or trainer.gradient_accumulation_steps),
-                           algo.num_generations, str(algo.get("scale_rewards", "group")),
-                           algo.get("max_generation_rounds", 4), algo.get("max_uninformative_rounds", 32))
-
-
-def validate_divpo(cfg: Any) -> None:
-    """DivPO pool and band settings (Lanchantin et al., arXiv 2501.18101)."""
-    from rlpost.methods.divpo.selection import check_rho
-
-    algo = cfg.algo
-    if algo.n < 2:
-        raise ConfigError(f"algo.n={algo.n} must be >= 2 (a preference pair needs two completions of one prompt)")
-    check_rho(algo.rho)
-    if algo.rounds < 1:
-        raise ConfigError(f"algo.rounds={algo.rounds} must be >= 1")
-    if algo.get("diversity") is None or "_target_" not in algo.diversity:
-        raise ConfigError("algo.diversity must be a node with _target_ "
-                          "(e.g. rlpost.methods.divpo.criteria.word_rarity)")
 
 def _ds_value(ds: Any, key: str) -> Any:
     """A DeepSpeed key's explicit value, or None when absent or ``"auto"`` (HF fills those from the trainer)."""

@@ -161,6 +161,8 @@ class MajorityVoteReward:
     """
 
     __name__ = "self_consistency"
+    # the reward is a vote among the model's own completions (a pseudo-label): guards ask this, not the class name
+    votes = True
 
     def __init__(self, answer_format: str = "auto", min_agreement: float = 0.0, soft: bool = False,
                  gold_flag_column: str | None = "labeled", n_train: int | None = None,

@@ -8,7 +8,7 @@ from typing import Any
 def build_engine(model: Any, tokenizer: Any, rollout_cfg: Any, *, batch_size: int = 64,
                  autocast_dtype: str | None = "auto", seed: int = 0, dtype_key: str = "eval.autocast_dtype") -> Any:
     """:class:`~rlpost.rollout.vllm_engine.VLLMEngine` when ``rollout.use_vllm`` is true, else
-    :class:`~rlpost.rollout.hf.HFEngine`; both take the same :class:`~rlpost.rollout.sampling.SamplingParams`.
+    :class:`~rlpost.rollout.hf.HFEngine`; both take the same :class:`~rlpost.rollout.sampling.SamplingSettings`.
 
     The vLLM engine runs in this process on a copy of ``model``'s current weights (``rollout.vllm_mode`` only
     concerns GRPO's generation), with the dtype of :func:`rlpost.rollout.vllm_settings.vllm_dtype`;

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rlpost.rollout.sampling import SamplingParams
+from rlpost.rollout.sampling import SamplingSettings
 
 
 @dataclass
@@ -33,12 +33,12 @@ class DecodeResult:
     row_steps: int = 0
 
 
-def warp_logits(logits: Any, params: SamplingParams) -> Any:
+def warp_logits(logits: Any, params: SamplingSettings) -> Any:
     """Apply temperature, top-k and top-p like transformers' warpers (float32 ``[B, V]`` in and out).
 
     Example:
         >>> import torch
-        >>> out = warp_logits(torch.tensor([[0.0, 1.0, 2.0]]), SamplingParams(top_k=2, temperature=0.5))
+        >>> out = warp_logits(torch.tensor([[0.0, 1.0, 2.0]]), SamplingSettings(top_k=2, temperature=0.5))
         >>> out.tolist()
         [[-inf, 2.0, 4.0]]
     """
@@ -59,7 +59,7 @@ def warp_logits(logits: Any, params: SamplingParams) -> Any:
     return logits
 
 
-def select_next(logits: Any, params: SamplingParams, generator: Any = None) -> tuple[Any, Any]:
+def select_next(logits: Any, params: SamplingSettings, generator: Any = None) -> tuple[Any, Any]:
     """Pick the next token per row; returns ``(tokens [B], logprobs [B])`` under the warped distribution."""
     import torch
 
@@ -76,7 +76,7 @@ def decode(
     model: Any,
     input_ids: Any,
     attention_mask: Any,
-    params: SamplingParams,
+    params: SamplingSettings,
     stop_ids: list[int],
     generator: Any = None,
 ) -> DecodeResult:

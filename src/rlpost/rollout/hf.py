@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from rlpost.rollout.sampling import SamplingParams, stop_ids_of
+from rlpost.rollout.sampling import SamplingSettings, stop_ids_of
 from rlpost.runtime.hardware import autocast_for, resolve_dtype
 from rlpost.types import Group, Sample
 
@@ -76,7 +76,7 @@ class HFEngine:
         return [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
 
     def generate(
-        self, prompts: list[list[dict[str, str]]], params: SamplingParams, samples: list[Sample] | None = None
+        self, prompts: list[list[dict[str, str]]], params: SamplingSettings, samples: list[Sample] | None = None
     ) -> list[Group]:
         """Return one :class:`Group` per prompt with ``params.n`` completions, summed logprobs and lengths."""
         import torch
@@ -109,7 +109,7 @@ class HFEngine:
         return groups
 
     def _generate_batch(
-        self, texts: list[str], params: SamplingParams
+        self, texts: list[str], params: SamplingSettings
     ) -> list[tuple[list[str], list[float], list[int]]]:
         import torch
 
@@ -168,7 +168,7 @@ class HFEngine:
         stack.enter_context(autocast_for(self.model, self.autocast_dtype))
         return stack
 
-    def _decode_batch(self, enc: Any, params: SamplingParams) -> list[tuple[list[str], list[float], list[int]]]:
+    def _decode_batch(self, enc: Any, params: SamplingSettings) -> list[tuple[list[str], list[float], list[int]]]:
         from rlpost.rollout.decode import decode
 
         stop_ids = self._stop_ids()

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rlpost.rollout.sampling import SamplingParams, stop_ids_of
+from rlpost.rollout.sampling import SamplingSettings, stop_ids_of
 from rlpost.rollout.vllm_settings import engine_device, import_vllm, llm_kwargs, prepare_cpu_env, whole_prefill_kwargs
 from rlpost.types import Group, Sample
 
@@ -67,8 +67,8 @@ class VLLMEngine:
         engine._tmp = tmp  # the files live as long as the engine
         return engine
 
-    def sampling_params(self, params: SamplingParams, seed: int | None) -> Any:
-        """rlpost's :class:`SamplingParams` -> ``vllm.SamplingParams`` (same temperature, lengths, top-k/p)."""
+    def sampling_params(self, params: SamplingSettings, seed: int | None) -> Any:
+        """rlpost's :class:`SamplingSettings` -> ``vllm.SamplingParams`` (same temperature, lengths, top-k/p)."""
         from vllm import SamplingParams as VSP
 
         common = {"n": params.n, "max_tokens": params.max_new_tokens, "stop_token_ids": sorted(self.stop_ids),
@@ -79,7 +79,7 @@ class VLLMEngine:
                    **common)
 
     def generate(
-        self, prompts: list[list[dict[str, str]]], params: SamplingParams, samples: list[Sample] | None = None
+        self, prompts: list[list[dict[str, str]]], params: SamplingSettings, samples: list[Sample] | None = None
     ) -> list[Group]:
         """Return one :class:`Group` per prompt with ``params.n`` completions, summed logprobs and lengths."""
         tok = self.tokenizer

@@ -60,10 +60,9 @@ class TimeBudgetCallback(TrainerCallback):
         return control
 
 
-def build_callbacks(cfg: Any) -> list[Any]:
-    """Callbacks selected by top-level config keys (``max_train_minutes``, ``snapshot_minutes``)."""
+def build_callbacks(max_train_minutes: float | None, snapshot_minutes: Any, run_dir: str | Path) -> list[Any]:
+    """The wall-clock callback when a budget (``max_train_minutes``) or snapshots (``snapshot_minutes``) are set."""
     callbacks: list[Any] = []
-    if cfg.get("max_train_minutes") or cfg.get("snapshot_minutes"):
-        callbacks.append(TimeBudgetCallback(cfg.get("max_train_minutes"), cfg.get("snapshot_minutes"),
-                                            Path(cfg.run_dir) / "snapshots"))
+    if max_train_minutes or snapshot_minutes:
+        callbacks.append(TimeBudgetCallback(max_train_minutes, snapshot_minutes, Path(run_dir) / "snapshots"))
     return callbacks

@@ -45,6 +45,18 @@ def runtime_device_args(trainer_cfg: Any) -> dict[str, Any]:
     return {"use_cpu": True, **precision}
 
 
+def sampling_args(sampling: Any) -> dict[str, Any]:
+    """TRL's names for a :class:`~rlpost.rollout.sampling.SamplingSettings` (``trl.GRPOConfig`` kwargs).
+
+    Example:
+        >>> from rlpost.rollout.sampling import SamplingSettings
+        >>> sampling_args(SamplingSettings(temperature=0.7, max_new_tokens=48))
+        {'temperature': 0.7, 'top_p': 1.0, 'top_k': None, 'max_completion_length': 48}
+    """
+    return {"temperature": sampling.temperature, "top_p": sampling.top_p, "top_k": sampling.top_k,
+            "max_completion_length": sampling.max_new_tokens}
+
+
 def build_trl_args(trainer_cfg: Any, **runtime: Any) -> Any:
     """Instantiate ``trainer._target_`` (e.g. ``trl.GRPOConfig``) with runtime kwargs added.
 

@@ -19,7 +19,8 @@ def test_divpo_two_ranks_two_rounds(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "rlpost.train",
            "--config-name", "divpo", "model=tiny_random", "logger=none", "algo.n=4",
-           "data.source.repeats=4", "rollout.max_new_tokens=8", "eval.k=4", "eval.embedding_spread=false",
+           "data.source.repeats=4", "sampling.max_new_tokens=8", "eval.sampling.max_new_tokens=8", "eval.k=4",
+           "eval.embedding_spread=false",
            "eval.before=false", "trainer.bf16=false", "trainer.per_device_train_batch_size=1", "reward=length",
            "algo.rounds=2", "trainer.learning_rate=0.01"]
     # RLPOST_RUN_DIR (not a run_dir= override): one run dir shared by both ranks, nothing under outputs/

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.integration
 def tiny_cfg(run_dir: Path, extra: list[str] | None = None):
     cfg = compose_recipe("divpo", [
         "model=tiny_random", "logger=none", f"run_dir={run_dir}", "algo.n=4", "data.source.repeats=3",
-        "rollout.max_new_tokens=8", "eval.k=4", "eval.batch_size=16", "eval.embedding_spread=false",
+        "sampling.max_new_tokens=8", "eval.sampling.max_new_tokens=8", "eval.k=4", "eval.batch_size=16",
+        "eval.embedding_spread=false",
         "trainer.max_steps=2",
         "trainer.per_device_train_batch_size=2", "trainer.bf16=false", "trainer.learning_rate=1.0e-2",
         "trainer.disable_tqdm=true", "run_name=divpo-test", *(extra or [])])
@@ -114,7 +115,8 @@ def test_divpo_logprob_criterion_is_the_policys_temperature_1_logprob(tmp_path: 
     from rlpost.methods.divpo.pipeline import run
     from rlpost.runtime.model import resolve_model_path
 
-    cfg = tiny_cfg(tmp_path / "run", ["algo/diversity=logprob", "rollout.top_p=0.5", "eval.before=false",
+    cfg = tiny_cfg(tmp_path / "run", ["algo/diversity=logprob", "sampling.top_p=0.5", "eval.sampling.top_p=0.5",
+                                      "eval.before=false",
                                       "stages=[generate,score,diversity]"])
     run(cfg)
     rows = [json.loads(line) for line in (tmp_path / "run" / "round_0" / "diversity.jsonl").read_text().splitlines()]

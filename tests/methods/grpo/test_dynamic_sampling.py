@@ -208,8 +208,8 @@ def test_bad_settings_fail_at_startup_naming_the_key(key, value, match):
     from rlpost.errors import ConfigError
 
     algo = {"num_generations": 8, "dynamic_sampling": True, "scale_rewards": "group", key: value}
-    cfg = OmegaConf.create({"algo": algo, "trainer": {"per_device_train_batch_size": 16,
-                                                      "gradient_accumulation_steps": 1}})
+    cfg = OmegaConf.create({"pipeline": "rlpost.methods.grpo.pipeline.run", "algo": algo,
+                            "trainer": {"per_device_train_batch_size": 16, "gradient_accumulation_steps": 1}})
     with pytest.raises(ConfigError, match=match) as e:
         validate(cfg, world_size=1, cuda_available=False)
     assert "\n" not in str(e.value)

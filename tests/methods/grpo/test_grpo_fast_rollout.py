@@ -19,8 +19,8 @@ def test_grpo_rlpost_engine_two_steps_moves_weights(tmp_path, monkeypatch):
     calls = []
     real = fast_rollout.rlpost_rollout
 
-    def spy(prompts, trainer):
-        out = real(prompts, trainer)
+    def spy(prompts, trainer, sampling):
+        out = real(prompts, trainer, sampling)
         calls.append((len(prompts), len(out["completion_ids"]), max(c for _, c in fast_rollout.split_runs(prompts))))
         assert len(out["prompt_ids"]) == len(out["completion_ids"]) == len(out["logprobs"])
         assert all(len(c) == len(lp) >= 1 for c, lp in zip(out["completion_ids"], out["logprobs"], strict=True))
@@ -40,13 +40,16 @@ def test_unknown_engine_and_vllm_combination_are_rejected() -> None:
     from omegaconf import OmegaConf
 
     from rlpost.methods.grpo.rollout_func import build_rollout_func, rlpost_rollout
+    from rlpost.rollout.sampling import SamplingSettings
 
-    assert build_rollout_func(OmegaConf.create({"engine": "trl"})) is None
-    assert build_rollout_func(OmegaConf.create({"engine": "rlpost"})) is rlpost_rollout
+    sampling = SamplingSettings(temperature=0.7, max_new_tokens=48)
+    assert build_rollout_func(OmegaConf.create({"engine": "trl"}), sampling) is None
+    func = build_rollout_func(OmegaConf.create({"engine": "rlpost"}), sampling)
+    assert func.func is rlpost_rollout and func.keywords == {"sampling": sampling}
     with pytest.raises(ValueError, match="rollout.engine"):
-        build_rollout_func(OmegaConf.create({"engine": "vllm2"}))
+        build_rollout_func(OmegaConf.create({"engine": "vllm2"}), sampling)
     with pytest.raises(ValueError, match="use_vllm"):
-        build_rollout_func(OmegaConf.create({"engine": "rlpost", "use_vllm": True}))
+        build_rollout_func(OmegaConf.create({"engine": "rlpost", "use_vllm": True}), sampling)
 
 
 def test_grpo_rlpost_engine_with_lora(tmp_path):

@@ -21,9 +21,9 @@ def test_grpo_on_generated_constraint_prompts_moves_weights_and_logs_per_type_ra
                                 "reward=instruction_following", "eval=instruction_following",
                                 "data.source.size=16", "data.eval_source.size=4", f"data.source.types={types}",
                                 "data.source.min_constraints=3", "data.source.max_constraints=3",
-                                "eval.max_new_tokens=8", "trainer.max_steps=3", "trainer.learning_rate=1e-2",
-                                "trainer.warmup_steps=0", "algo.num_generations=4", "rollout.max_new_tokens=16",
-                                "rollout.temperature=1.5"],
+                                "eval.sampling.max_new_tokens=8", "trainer.max_steps=3", "trainer.learning_rate=1e-2",
+                                "trainer.warmup_steps=0", "algo.num_generations=4", "sampling.max_new_tokens=16",
+                                "sampling.temperature=1.5"],
                        tmp_path)
     before, _ = load_policy(cfg.model)
     results = run(cfg)
@@ -50,7 +50,7 @@ def test_rlpost_eval_scores_a_constraint_file_and_names_a_bad_row(tmp_path):
     path = tmp_path / "constraints.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     overrides = ["model=tiny_random", "data=ifeval", f"data.eval_source.path={path}", "eval=instruction_following",
-                 "eval.max_new_tokens=4"]
+                 "eval.sampling.max_new_tokens=4"]
     metrics = run(pipeline_cfg("evaluate", overrides, tmp_path / "run"))
     assert metrics["n_prompts"] == 2 and metrics["n_instructions"] == 3
     assert metrics["n/startend:end_checker"] == 1

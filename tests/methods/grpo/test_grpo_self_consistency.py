@@ -68,7 +68,7 @@ def test_grpo_offline_labels_and_curriculum(tmp_path: Path) -> None:
     cfg = compose([
         "model=tiny_random", "reward=accuracy", "guards=curriculum", "logger=none", "+debug=cpu_smoke",
         f"run_dir={tmp_path}", "eval.before=false", "eval.after=false", "guards.base_labels.max_rows=8",
-        "guards.base_labels.params.n=2", "guards.base_labels.freeze=true", "guards.curriculum.keep_fraction=0.5",
+        "guards.base_labels.n=2", "guards.base_labels.freeze=true", "guards.curriculum.keep_fraction=0.5",
     ])
     results = run(cfg)
     assert results["train"]["steps"] == 2
@@ -79,7 +79,8 @@ def test_grpo_offline_labels_and_curriculum(tmp_path: Path) -> None:
 def test_frozen_labels_refuse_the_online_vote(tmp_path: Path) -> None:
     from rlpost.errors import ConfigError
     from rlpost.methods.grpo.guards.setup import label_with_base_model
+    from rlpost.rewards.build import build_rewards
 
     cfg = compose(["reward=self_consistency", "guards=offline_labels", f"run_dir={tmp_path}"])
     with pytest.raises(ConfigError, match="reward=accuracy"):
-        label_with_base_model(cfg, None, None, None, None)
+        label_with_base_model(cfg, None, None, None, None, build_rewards(cfg.reward)[0])

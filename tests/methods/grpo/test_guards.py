@@ -81,12 +81,12 @@ def _dataset():
 
 
 def test_offline_labels_frozen_with_hidden_gold() -> None:
-    from rlpost.rollout.sampling import SamplingParams
+    from rlpost.rollout.sampling import SamplingSettings
 
     engine = FakeEngine({"q1": ["4", "4.0", "5", "x"], "q2": ["8", "8", "8", "9"], "q3": ["1", "2", "3", "4"]})
     ds = _dataset()
     labels = compute_base_labels(engine, ds, lambda row: [{"role": "user", "content": row["question"]}],
-                                 SamplingParams(n=4), min_agreement=0.5)
+                                 SamplingSettings(n=4), min_agreement=0.5)
     assert labels == [("4", 2 / 3), ("8", 0.75), (None, 0.25)]
     frozen = attach_labels(ds, labels, freeze=True)
     assert frozen["answer"] == ["4", "8", None] and frozen["gold_answer"] == ["4", "9", "1"]
@@ -98,10 +98,10 @@ def test_offline_labels_frozen_with_hidden_gold() -> None:
 
 
 def test_base_labels_need_several_samples() -> None:
-    from rlpost.rollout.sampling import SamplingParams
+    from rlpost.rollout.sampling import SamplingSettings
 
     with pytest.raises(ConfigError, match="k=1"):
-        compute_base_labels(FakeEngine({}), _dataset(), lambda r: [], SamplingParams(n=1))
+        compute_base_labels(FakeEngine({}), _dataset(), lambda r: [], SamplingSettings(n=1))
 
 
 def test_curriculum_selection() -> None:
@@ -221,6 +221,7 @@ def test_best_checkpoint_is_never_ranked_by_a_pseudo_reward(tmp_path, overrides,
     from rlpost.checkpoint.commit import COMPLETE_MARKER, commit_callback
     from rlpost.methods.grpo.guards.monitors import EarlyStopping
     from rlpost.methods.grpo.guards.setup import checkpoint_ranking
+    from rlpost.rewards.build import build_rewards
     from tests.conftest import compose_recipe
 
     cfg = compose_recipe("grpo", overrides)
@@ -229,7 +230,8 @@ def test_best_checkpoint_is_never_ranked_by_a_pseudo_reward(tmp_path, overrides,
     callbacks = [early] if cfg.guards.early_stopping else []
     args = SimpleNamespace(output_dir=str(tmp_path), save_total_limit=1, metric_for_best_model="reward",
                            greater_is_better=True)
-    callback = commit_callback(args, checkpoint_ranking(cfg, callbacks))
+    callback = commit_callback(args, checkpoint_ranking(cfg.trainer, cfg.guards, callbacks,
+                                                        build_rewards(cfg.reward)[0]))
     for step, reward in [(1, 0.2), (2, 0.9), (3, 0.5), (4, 0.4)]:
         (tmp_path / f"checkpoint-{step}").mkdir()
         callback.on_log(args, None, None, logs={"reward": reward})
@@ -258,13 +260,30 @@ def test_base_labels_cover_the_whole_training_set_by_default(monkeypatch, tmp_pa
     monkeypatch.setattr(rlpost.rollout.hf, "HFEngine", lambda *a, **k: FakeEngine(answers))
     template = lambda row: [{"role": "user", "content": row["question"]}]  # noqa: E731
     with caplog.at_level(logging.INFO, logger="rlpost.methods.grpo.guards.setup"):
-        labelled = label_with_base_model(cfg, torch.nn.Linear(1, 1), None, template, Dataset.from_list(rows))
+        labelled = label_with_base_model(cfg, torch.nn.Linear(1, 1), None, template, Dataset.from_list(rows), [])
     assert len(labelled) == 300
     assert "labelling 300 of 300 training rows" in caplog.text
     cfg.guards.base_labels.max_rows = 40
     with caplog.at_level(logging.INFO, logger="rlpost.methods.grpo.guards.setup"):
-        assert len(label_with_base_model(cfg, torch.nn.Linear(1, 1), None, template, Dataset.from_list(rows))) == 40
+        labelled = label_with_base_model(cfg, torch.nn.Linear(1, 1), None, template, Dataset.from_list(rows), [])
+    assert len(labelled) == 40
     assert "guards.base_labels.max_rows=40: labelling and training on the first 40 of 300" in caplog.text
     cfg.guards.base_labels.max_rows = 0
     with pytest.raises(ConfigError, match="guards.base_labels.max_rows=0"):
-        label_with_base_model(cfg, torch.nn.Linear(1, 1), None, template, Dataset.from_list(rows))
+        label_with_base_model(cfg, torch.nn.Linear(1, 1), None, template, Dataset.from_list(rows), [])
+
+
+def test_guards_ask_the_built_reward_whether_it_votes() -> None:
+    """A reward that votes says so (``votes = True``); its class name or ``_target_`` string is never read."""
+    from rlpost.methods.grpo.guards.setup import trains_on_pseudo_reward, votes
+    from rlpost.rewards.build import build_rewards
+    from tests.conftest import compose_recipe
+
+    sc = compose_recipe("grpo", ["reward=self_consistency"])
+    assert votes(build_rewards(sc.reward)[0]) and not votes(build_rewards(compose_recipe("grpo").reward)[0])
+
+    class Renamed:  # a voting reward under any name or path
+        votes = True
+
+    assert votes([Renamed()]) and trains_on_pseudo_reward(None, [Renamed()])
+    assert not trains_on_pseudo_reward({"base_labels": None}, [lambda *a, **k: []])

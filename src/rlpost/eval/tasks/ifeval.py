@@ -20,7 +20,7 @@ from rlpost.distributed import all_gather_object, rank, world_size
 from rlpost.errors import DataError
 from rlpost.eval.metrics import mean, stderr_of_proportion
 from rlpost.eval.results import save_evaluation
-from rlpost.rollout.sampling import RolloutEngine, SamplingParams
+from rlpost.rollout.sampling import RolloutEngine, SamplingSettings
 from rlpost.text.instruction_checks import check_response, parse_kwargs
 from rlpost.types import Sample
 
@@ -88,7 +88,7 @@ def evaluate_instruction_following(engine: RolloutEngine, dataset: Any, template
                         "instruction_id_list (use data=ifeval or data=if_constraints)")
     rows = all_rows[rank():: world_size()]
     samples = [Sample(prompt_id=r["prompt_id"], question=r["question"], answer=None) for r in rows]
-    greedy = engine.generate([template(r) for r in rows], SamplingParams(greedy=True, max_new_tokens=max_new_tokens),
+    greedy = engine.generate([template(r) for r in rows], SamplingSettings(greedy=True, max_new_tokens=max_new_tokens),
                              samples=samples)
     records = []
     for row, out in zip(rows, greedy, strict=True):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +18,12 @@ from rlpost.eval.results import save_evaluation
 from rlpost.rewards.verify import math_equal
 from rlpost.rewards.vote import majority_vote
 from rlpost.rollout.build import build_engine
-from rlpost.rollout.sampling import RolloutEngine, SamplingParams
+from rlpost.rollout.sampling import RolloutEngine, SamplingSettings
 from rlpost.runtime.zero3 import full_parameters
 from rlpost.text.answers import extract_answer
 from rlpost.types import Sample
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class EvalSettings:
-    """What to measure: ``k`` samples per question at ``temperature`` plus one greedy completion."""
-
-    k: int = 1
-    temperature: float = 0.7
-    top_p: float = 1.0
-    max_new_tokens: int = 64
-    answer_format: str = "auto"
-    # column to break greedy accuracy down by (e.g. "op", "level"); skipped when absent
-    group_by: str | None = "op"
-    seed: int = 0
 
 
 def score_question(gold: str, greedy: str, samples: list[str], answer_format: str) -> dict[str, Any]:
@@ -91,33 +76,27 @@ def evaluate(
     engine: RolloutEngine,
     dataset: Any,
     template: ChatTemplate,
-    settings: EvalSettings,
+    sampling: SamplingSettings,
+    answer_format: str = "auto",
+    group_by: str | None = "op",
     out_dir: str | Path | None = None,
 ) -> dict[str, float]:
-    """Run greedy (+ k samples) on every row with a gold ``answer``; write metrics.json and samples.jsonl."""
+    """Run greedy (+ ``sampling.n`` = k samples) on every row with a gold ``answer``; write metrics.json and
+    samples.jsonl. ``sampling.max_new_tokens`` caps the greedy completion too; ``group_by`` names the column to
+    break greedy accuracy down by (e.g. ``op``, ``level``; skipped when absent)."""
     all_rows = [r for r in dataset if r.get("answer") is not None]
     if not all_rows:
         raise DataError("evaluation dataset has no rows with a gold 'answer'")
     rows = all_rows[rank() :: world_size()]  # each rank scores a shard; records are gathered below
     prompts = [template(r) for r in rows]
     samples = [Sample(prompt_id=r["prompt_id"], question=r["question"], answer=r["answer"]) for r in rows]
-    greedy = engine.generate(
-        prompts, SamplingParams(greedy=True, max_new_tokens=settings.max_new_tokens), samples=samples
-    )
-    sampled = None
-    if settings.k > 1:
-        params = SamplingParams(
-            temperature=settings.temperature,
-            top_p=settings.top_p,
-            n=settings.k,
-            max_new_tokens=settings.max_new_tokens,
-            seed=settings.seed,
-        )
-        sampled = engine.generate(prompts, params, samples=samples)
+    greedy_params = SamplingSettings(greedy=True, max_new_tokens=sampling.max_new_tokens)
+    greedy = engine.generate(prompts, greedy_params, samples=samples)
+    sampled = engine.generate(prompts, sampling, samples=samples) if sampling.n > 1 else None
     records = []
     for i, row in enumerate(rows):
         texts = sampled[i].completions if sampled else []
-        rec = score_question(row["answer"], greedy[i].completions[0], texts, settings.answer_format)
+        rec = score_question(row["answer"], greedy[i].completions[0], texts, answer_format)
         rec.update(
             {
                 "prompt_id": row["prompt_id"],
@@ -128,11 +107,11 @@ def evaluate(
                 "samples": texts,
             }
         )
-        if settings.group_by and settings.group_by in row:
-            rec[settings.group_by] = row[settings.group_by]
+        if group_by and group_by in row:
+            rec[group_by] = row[group_by]
         records.append(rec)
     records = [r for part in all_gather_object(records) for r in part]
-    metrics = aggregate(records, settings.k, settings.group_by)
+    metrics = aggregate(records, sampling.n, group_by)
     save_evaluation(out_dir, metrics, records)
     return metrics
 
@@ -150,19 +129,6 @@ def format_metrics(name: str, metrics: dict[str, float]) -> str:
     parts += [f"{k} {100 * v:.1f}%" for k, v in metrics.items() if k.startswith(("pass@", "maj@", "mean@"))]
     parts.append(f"{metrics['completion_tokens']:.0f} tokens/answer, n={metrics['n_questions']:.0f}")
     return f"{name}: " + " | ".join(parts)
-
-
-def settings_from_cfg(eval_cfg: Any, seed: int = 0) -> EvalSettings:
-    """Map the ``eval`` config group onto :class:`EvalSettings`."""
-    return EvalSettings(
-        k=eval_cfg.k,
-        temperature=eval_cfg.temperature,
-        top_p=eval_cfg.top_p,
-        max_new_tokens=eval_cfg.max_new_tokens,
-        answer_format=eval_cfg.answer_format,
-        group_by=eval_cfg.group_by,
-        seed=seed,
-    )
 
 
 def evaluate_model(
@@ -187,7 +153,9 @@ def evaluate_model(
             if task == "instruction_following":
                 from rlpost.eval.tasks.ifeval import evaluate_instruction_following
 
-                return evaluate_instruction_following(engine, dataset, template, eval_cfg.max_new_tokens, out_dir)
-            return evaluate(engine, dataset, template, settings_from_cfg(eval_cfg, seed), out_dir)
+                return evaluate_instruction_following(engine, dataset, template,
+                                                      eval_cfg.sampling.max_new_tokens, out_dir)
+            sampling = SamplingSettings.from_cfg(eval_cfg.sampling, n=eval_cfg.k, seed=seed)
+            return evaluate(engine, dataset, template, sampling, eval_cfg.answer_format, eval_cfg.group_by, out_dir)
     finally:
         model.train(was_training)

@@ -23,12 +23,13 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from rlpost.checkpoint.stages import read_jsonl, run_stage, write_json, write_jsonl
-from rlpost.config.validate import validate_divpo
 from rlpost.data.build import build_datasets
 from rlpost.distributed import broadcast_object, is_main
 from rlpost.methods.divpo import stages as st
+from rlpost.methods.divpo.config import validate_divpo
 from rlpost.methods.divpo.criteria import needs_policy_logprobs
 from rlpost.rewards.build import build_rewards
+from rlpost.rollout.sampling import SamplingSettings
 from rlpost.runtime.trl_args import build_trl_args
 from rlpost.tracking import start_run
 
@@ -55,7 +56,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     set_seed(cfg.seed)
     build_trl_args(cfg.trainer)  # under torchrun this sets up the process group the stage barriers use
     run_dir = Path(cfg.run_dir)
-    tracker = start_run(cfg)
+    tracker = start_run(cfg.logger, cfg.run_dir, cfg.run_name, config=cfg)
     prompts, eval_prompts = build_datasets(cfg.data, cfg.seed)
     funcs, weights = build_rewards(cfg.reward)
     task = Task(cfg, instantiate(cfg.data.template), funcs, weights, instantiate(cfg.algo.diversity),
@@ -94,10 +95,10 @@ def run_round(task: Task, r: int, policy: Path | None, prompts: Any, rd: Path) -
     """
     cfg, model_cfg = task.cfg, st.policy_cfg(task.cfg.model, policy)
     plan = [
-        ("generate", rd / "candidates.jsonl", partial(st.generate_stage, cfg, model_cfg, prompts, task.template,
-                                                      rd / "candidates.jsonl", cfg.algo.n, cfg.seed + r,
-                                                      cfg.rollout.temperature,
-                                                      needs_policy_logprobs(task.diversity))),
+        ("generate", rd / "candidates.jsonl", partial(
+            st.generate_stage, model_cfg, cfg.rollout, cfg.algo.generation_batch_size, prompts, task.template,
+            rd / "candidates.jsonl", SamplingSettings.from_cfg(cfg.sampling, n=cfg.algo.n, seed=cfg.seed + r),
+            needs_policy_logprobs(task.diversity))),
         ("score", rd / "scored.jsonl", partial(map_rows, rd / "candidates.jsonl", rd / "scored.jsonl", partial(
             st.score_pools, funcs=task.funcs, weights=task.weights))),
         ("diversity", rd / "diversity.jsonl", partial(map_rows, rd / "scored.jsonl", rd / "diversity.jsonl",
@@ -139,8 +140,9 @@ def evaluate(task: Task, policy: Path | None, dataset: Any, out_dir: Path) -> di
     cfg = task.cfg
 
     def build() -> None:
-        st.generate_stage(cfg, st.policy_cfg(cfg.model, policy), dataset, task.template, out_dir / "pools.jsonl",
-                          cfg.eval.k, cfg.seed + 10_000, cfg.eval.temperature)
+        params = SamplingSettings.from_cfg(cfg.eval.sampling, n=cfg.eval.k, seed=cfg.seed + 10_000)
+        st.generate_stage(st.policy_cfg(cfg.model, policy), cfg.rollout, cfg.algo.generation_batch_size, dataset,
+                          task.template, out_dir / "pools.jsonl", params)
         rows = st.score_pools(read_jsonl(out_dir / "pools.jsonl"), task.funcs, task.weights)
         write_json(out_dir / "metrics.json", st.evaluate_pools(rows, task.keys, cfg.eval.embedding_spread))
 

@@ -134,7 +134,7 @@ def select_pairs(rows: list[dict[str, Any]], rho: float) -> tuple[list[dict[str,
     stats = {"pools": len(rows), "pairs_kept": len(pairs), "skipped": dict(skipped)}
     if not pairs:
         raise DataError(f"DivPO select: none of {len(rows)} pools produced a pair (skipped: {dict(skipped)}); every "
-                        "pool had equal rewards. Raise algo.n or rollout.temperature, or use a reward with spread")
+                        "pool had equal rewards. Raise algo.n or sampling.temperature, or use a reward with spread")
     return pairs, stats
 
 
@@ -208,28 +208,25 @@ def write_stats(path: Path, stats: dict[str, Any]) -> None:
     write_json(path, stats)
 
 
-def generate_stage(cfg: Any, model_cfg: Any, dataset: Any, template: Any, out: Path, n: int, seed: int,
-                   temperature: float, policy_logprobs: bool = False) -> dict[str, float]:
-    """Load the policy, sample ``n`` completions per prompt, write ``out`` (+ speed stats).
+def generate_stage(model_cfg: Any, rollout_cfg: Any, batch_size: int, dataset: Any, template: Any, out: Path,
+                   params: Any, policy_logprobs: bool = False) -> dict[str, float]:
+    """Load the policy, sample ``params.n`` completions per prompt with ``params`` (a
+    :class:`~rlpost.rollout.sampling.SamplingSettings`) on the ``rollout_cfg`` engine, write ``out`` (+ speed stats).
 
     With ``policy_logprobs`` the rows also get the policy's teacher-forced ``token_logprobs`` at temperature 1
     (:func:`add_policy_logprobs`; DivPO's model-probability criterion), timed as ``logprob_s``.
     """
-    from rlpost.rollout.sampling import SamplingParams
     from rlpost.runtime.model import load_policy
 
     model, tokenizer = load_policy(model_cfg, for_training=False)
-    params = SamplingParams(temperature=temperature, top_p=cfg.rollout.top_p, top_k=cfg.rollout.top_k,
-                            max_new_tokens=cfg.rollout.max_new_tokens, n=n, seed=seed)
-    rows, speed = sample_pools(model, tokenizer, dataset, template, params, cfg.algo.generation_batch_size,
-                               rollout_cfg=cfg.rollout)
+    rows, speed = sample_pools(model, tokenizer, dataset, template, params, batch_size, rollout_cfg=rollout_cfg)
     if policy_logprobs:
         start = time.perf_counter()
         rows = add_policy_logprobs(model, tokenizer, rows)
         speed["logprob_s"] = time.perf_counter() - start
     write_stats(out.with_name("generate_stats.json"), speed)
     write_jsonl(out, rows)
-    logger.info("generated %d pools x %d in %.1f s (%.0f tok/s)", len(rows), n, speed["generate_s"],
+    logger.info("generated %d pools x %d in %.1f s (%.0f tok/s)", len(rows), params.n, speed["generate_s"],
                 speed["tokens_per_s"])
     return speed
 

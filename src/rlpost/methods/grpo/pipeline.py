@@ -26,9 +26,10 @@ from rlpost.methods.grpo.dynamic_sampling import build_dynamic_sampler
 from rlpost.methods.grpo.rollout_func import build_rollout_func
 from rlpost.methods.grpo.vllm_sync import settings_from_cfg
 from rlpost.rewards.build import build_rewards
+from rlpost.rollout.sampling import SamplingSettings
 from rlpost.runtime.callbacks import build_callbacks
 from rlpost.runtime.model import build_peft, load_policy
-from rlpost.runtime.trl_args import build_trl_args
+from rlpost.runtime.trl_args import build_trl_args, sampling_args
 from rlpost.tracking import start_run
 
 logger = logging.getLogger(__name__)
@@ -43,9 +44,11 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
     set_seed(cfg.seed)
     run_dir = Path(cfg.run_dir)
-    tracker = start_run(cfg)
+    tracker = start_run(cfg.logger, cfg.run_dir, cfg.run_name, config=cfg)
     reward_funcs, reward_weights = build_rewards(cfg.reward)
-    args = build_trl_args(cfg.trainer, reward_weights=reward_weights)  # initialises torch.distributed if needed
+    sampling = SamplingSettings.from_cfg(cfg.sampling)  # n = algo.num_generations, set by TRL per prompt
+    args = build_trl_args(cfg.trainer, reward_weights=reward_weights,  # initialises torch.distributed if needed
+                          **sampling_args(sampling))
     model, tokenizer = load_policy(cfg.model)
     template = instantiate(cfg.data.template)
     train_ds, eval_ds = build_datasets(cfg.data, cfg.seed)
@@ -54,12 +57,14 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         results["before"] = evaluate_model(model, tokenizer, eval_ds, template, cfg.eval, run_dir / "eval_before",
                                            cfg.seed)
         tracker.log({f"eval_before/{k}": v for k, v in results["before"].items()})
-    train_ds, callbacks = apply_guards(cfg, model, tokenizer, template, train_ds)  # conf/guards: default no-op
+    train_ds, callbacks = apply_guards(cfg, model, tokenizer, template, train_ds, reward_funcs)  # default: no-op
+    callbacks += [*build_callbacks(cfg.get("max_train_minutes"), cfg.get("snapshot_minutes"), run_dir),
+                  commit_callback(args, checkpoint_ranking(cfg.trainer, cfg.get("guards"), callbacks, reward_funcs))]
     trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args,
                           train_dataset=to_grpo_rows(train_ds, template), processing_class=tokenizer,
-                          peft_config=build_peft(cfg.get("peft")), rollout_func=build_rollout_func(cfg.rollout),
-                          callbacks=[*callbacks, *build_callbacks(cfg),
-                                     commit_callback(args, checkpoint_ranking(cfg, callbacks))],
+                          peft_config=build_peft(cfg.get("peft")),
+                          rollout_func=build_rollout_func(cfg.rollout, sampling),
+                          callbacks=callbacks,
                           skip_zero_advantage=skip_zero_advantage_setting(cfg),
                           dynamic_sampling=build_dynamic_sampler(cfg.algo),
                           advantage_estimator=cfg.algo.get("advantage_estimator", "grpo"),

@@ -9,6 +9,8 @@ and shares its KV cache among its samples, dropping finished rows (:mod:`rlpost.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -16,8 +18,9 @@ logger = logging.getLogger(__name__)
 ENGINES = ("trl", "rlpost")
 
 
-def build_rollout_func(rollout_cfg: Any) -> Any:
-    """Return the ``rollout_func`` for ``GRPOTrainer`` (None = TRL's own generation).
+def build_rollout_func(rollout_cfg: Any, sampling: Any) -> Any:
+    """Return the ``rollout_func`` for ``GRPOTrainer`` (None = TRL's own generation), sampling with ``sampling``
+    (the :class:`~rlpost.rollout.sampling.SamplingSettings` of the ``sampling`` group; ``n`` is set per prompt).
 
     Raises:
         ValueError: ``rollout.engine`` is unknown, or ``rlpost`` is combined with ``use_vllm``.
@@ -29,7 +32,7 @@ def build_rollout_func(rollout_cfg: Any) -> Any:
         return None
     if rollout_cfg.get("use_vllm"):
         raise ValueError("rollout.engine=rlpost decodes with the policy itself; set rollout.use_vllm=false")
-    return rlpost_rollout
+    return partial(rlpost_rollout, sampling=sampling)
 
 
 def split_runs(prompts: list[Any]) -> list[tuple[Any, int]]:
@@ -48,7 +51,7 @@ def split_runs(prompts: list[Any]) -> list[tuple[Any, int]]:
     return runs
 
 
-def rlpost_rollout(prompts: list[Any], trainer: Any) -> dict[str, list]:
+def rlpost_rollout(prompts: list[Any], trainer: Any, sampling: Any) -> dict[str, list]:
     """TRL ``rollout_func``: one completion per entry of ``prompts``, decoded with a shared prefill per prompt.
 
     TRL 1.16 passes the process's prompt slice as its sampler made it, each prompt repeated G times in a row (observed
@@ -74,7 +77,7 @@ def rlpost_rollout(prompts: list[Any], trainer: Any) -> dict[str, list]:
         dtype = torch.bfloat16 if trainer.args.bf16 else torch.float16 if trainer.args.fp16 else None
         autocast = torch.autocast(model.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
         with torch.no_grad(), autocast, full_parameters(model):  # ZeRO-3: whole weights, each rank decodes its own
-            by_run = _decode_runs(model, trainer, runs)
+            by_run = _decode_runs(model, trainer, runs, sampling)
     finally:
         model.train(was_training)
     out: dict[str, list] = {"prompt_ids": [], "completion_ids": [], "logprobs": []}
@@ -86,10 +89,10 @@ def rlpost_rollout(prompts: list[Any], trainer: Any) -> dict[str, list]:
     return out
 
 
-def _decode_runs(model: Any, trainer: Any, runs: list[tuple[Any, int]]) -> dict[int, tuple[list, list, list]]:
+def _decode_runs(model: Any, trainer: Any, runs: list[tuple[Any, int]], sampling: Any,
+                 ) -> dict[int, tuple[list, list, list]]:
     """Decode every run (prompt, count); one batched decode per distinct count (usually exactly one)."""
     from rlpost.rollout.decode import decode
-    from rlpost.rollout.sampling import SamplingParams
 
     tok = trainer.processing_class
     texts = [tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) if isinstance(p, list) else p
@@ -103,9 +106,7 @@ def _decode_runs(model: Any, trainer: Any, runs: list[tuple[Any, int]]) -> dict[
         tok.padding_side = "left"
         enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
         enc = enc.to(model.device)
-        params = SamplingParams(temperature=trainer.temperature, top_p=trainer.top_p, top_k=trainer.top_k,
-                                max_new_tokens=trainer.max_completion_length, n=count)
-        res = decode(model, enc["input_ids"], enc["attention_mask"], params, sorted(stop_ids))
+        res = decode(model, enc["input_ids"], enc["attention_mask"], replace(sampling, n=count), sorted(stop_ids))
         for k, i in enumerate(idx):
             rows = slice(k * count, (k + 1) * count)
             prompt_ids = enc["input_ids"][k][enc["attention_mask"][k].bool()].tolist()

@@ -42,7 +42,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 
     set_seed(cfg.seed)
     run_dir = Path(cfg.run_dir)
-    tracker = start_run(cfg)
+    tracker = start_run(cfg.logger, cfg.run_dir, cfg.run_name, config=cfg)
     args = build_trl_args(cfg.trainer)
     model, tokenizer = load_policy(cfg.model)
     splits = instantiate(cfg.data.splits, seed=cfg.seed)

@@ -18,7 +18,7 @@ from rlpost.distributed import all_gather_object, rank, world_size
 from rlpost.errors import ConfigError, DataError
 from rlpost.rewards.verify import math_equal
 from rlpost.rewards.vote import majority_vote
-from rlpost.rollout.sampling import RolloutEngine, SamplingParams
+from rlpost.rollout.sampling import RolloutEngine, SamplingSettings
 from rlpost.text.answers import extract_answer
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def vote_labels(groups: Sequence[Sequence[str]], answer_format: str = "auto",
     return out
 
 
-def compute_base_labels(engine: RolloutEngine, dataset: Any, template: ChatTemplate, params: SamplingParams,
+def compute_base_labels(engine: RolloutEngine, dataset: Any, template: ChatTemplate, params: SamplingSettings,
                         answer_format: str = "auto", min_agreement: float = 0.0) -> list[tuple[str | None, float]]:
     """maj@k labels of every row with ``engine``; rows are sharded over ranks and gathered (same list everywhere)."""
     if params.n < 2:

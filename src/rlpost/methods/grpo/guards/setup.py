@@ -19,10 +19,11 @@ from rlpost.methods.grpo.guards.pseudo_labels import attach_labels, compute_base
 logger = logging.getLogger(__name__)
 
 
-def uses_self_consistency(reward_cfg: Any) -> bool:
-    """True when a reward with non-zero weight is the online majority vote."""
-    return any(str(node.get("_target_", "")).endswith("MajorityVoteReward") and reward_cfg.weights.get(name, 0)
-               for name, node in reward_cfg.funcs.items())
+def votes(reward_funcs: list[Any]) -> bool:
+    """True when a training reward (built, so its weight is non-zero) scores against a vote among the model's own
+    completions: it says so with ``votes = True`` (e.g. :class:`rlpost.rewards.self_consistency.MajorityVoteReward`).
+    """
+    return any(getattr(func, "votes", False) for func in reward_funcs)
 
 
 def skip_zero_advantage_setting(cfg: Any) -> str:
@@ -61,15 +62,16 @@ def rows_to_label(n_rows: int, max_rows: int | None) -> int:
     return min(n_rows, max_rows)
 
 
-def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: Any) -> Any:
-    """maj@k pseudo-labels and agreement of the training rows (the first ``max_rows`` when set) with the model."""
-    from hydra.utils import instantiate
-
+def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: Any,
+                          reward_funcs: list[Any]) -> Any:
+    """maj@k pseudo-labels and agreement of the training rows (the first ``max_rows`` when set) with the model,
+    sampling ``guards.base_labels.n`` votes per row with the training ``sampling`` group."""
     from rlpost.rollout.build import build_engine
+    from rlpost.rollout.sampling import SamplingSettings
     from rlpost.runtime.zero3 import full_parameters
 
     bl = cfg.guards.base_labels
-    if bl.freeze and uses_self_consistency(cfg.reward):
+    if bl.freeze and votes(reward_funcs):
         raise ConfigError("guards.base_labels.freeze=true trains on frozen labels: use reward=accuracy, "
                           "not reward=self_consistency (which would ignore them)")
     total = len(train_ds)
@@ -78,7 +80,7 @@ def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, t
         logger.warning("guards.base_labels.max_rows=%d: labelling and training on the first %d of %d training rows "
                        "(null = all)", bl.max_rows, n_rows, total)
         train_ds = train_ds.select(range(n_rows))
-    params = instantiate(bl.params)
+    params = SamplingSettings.from_cfg(cfg.sampling, n=bl.n, seed=cfg.seed)
     logger.info("base-model labels: labelling %d of %d training rows with maj@%d", n_rows, total, params.n)
     was_training = model.training
     model.eval()
@@ -97,8 +99,10 @@ def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, t
     return attach_labels(train_ds, labels, freeze=bl.freeze)
 
 
-def apply_guards(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: Any) -> tuple[Any, list[Any]]:
-    """Prepare ``train_ds`` and the callbacks for ``cfg.guards``; a no-op when the group is absent or all off."""
+def apply_guards(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: Any,
+                 reward_funcs: list[Any]) -> tuple[Any, list[Any]]:
+    """Prepare ``train_ds`` and the callbacks for ``cfg.guards`` (the training rewards are ``reward_funcs``); a
+    no-op when the group is absent or all off."""
     from hydra.utils import instantiate
 
     from rlpost.methods.grpo.guards.pseudo_labels import split_validation
@@ -115,7 +119,7 @@ def apply_guards(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: 
                          "seed": cfg.seed}
         callbacks.append(early)
     if g.get("base_labels"):
-        train_ds = label_with_base_model(cfg, model, tokenizer, template, train_ds)
+        train_ds = label_with_base_model(cfg, model, tokenizer, template, train_ds, reward_funcs)
         if g.get("curriculum"):
             keep = instantiate(g.curriculum)(train_ds["agreement"])
             logger.info("curriculum: %d of %d rows kept, easiest (highest base agreement) first", len(keep),
@@ -131,14 +135,15 @@ def apply_guards(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: 
     return train_ds, callbacks
 
 
-def trains_on_pseudo_reward(cfg: Any) -> bool:
-    """True when the training reward is scored against labels the model made: the online majority vote, or
-    frozen base-model labels (``guards.base_labels.freeze``)."""
-    bl = (cfg.get("guards") or {}).get("base_labels")
-    return uses_self_consistency(cfg.reward) or bool(bl and bl.get("freeze"))
+def trains_on_pseudo_reward(guards_cfg: Any, reward_funcs: list[Any]) -> bool:
+    """True when the training reward is scored against labels the model made: a reward that votes, or frozen
+    base-model labels (``guards.base_labels.freeze``)."""
+    bl = (guards_cfg or {}).get("base_labels")
+    return votes(reward_funcs) or bool(bl and bl.get("freeze"))
 
 
-def checkpoint_ranking(cfg: Any, callbacks: list[Any]) -> BestBy | None:
+def checkpoint_ranking(trainer_cfg: Any, guards_cfg: Any, callbacks: list[Any], reward_funcs: list[Any],
+                       ) -> BestBy | None:
     """Which checkpoint rotation keeps as best (:func:`rlpost.checkpoint.commit.commit_callback`).
 
     The early-stopping validation metric at the checkpoint's step when there is one; otherwise none at all when
@@ -148,9 +153,9 @@ def checkpoint_ranking(cfg: Any, callbacks: list[Any]) -> BestBy | None:
     early = next((c for c in callbacks if isinstance(c, EarlyStopping)), None)
     if early is not None:
         return BestBy(f"validation_{early.metric}", True, early.value_at)
-    if trains_on_pseudo_reward(cfg):
-        if cfg.trainer.get("metric_for_best_model"):
+    if trains_on_pseudo_reward(guards_cfg, reward_funcs):
+        if trainer_cfg.get("metric_for_best_model"):
             logger.info("checkpoint rotation keeps no best-by-%s checkpoint: the reward is a pseudo-reward "
-                        "(guards=early_stopping keeps the best by validation)", cfg.trainer.metric_for_best_model)
+                        "(guards=early_stopping keeps the best by validation)", trainer_cfg.metric_for_best_model)
         return BestBy(None)
     return None
