@@ -73,7 +73,7 @@ def load_prompts(count: int, seed: int = 0) -> list[list[dict[str, str]]]:
     """``count`` arithmetic prompts rendered with the default arith template (conf/data/arith.yaml)."""
     from omegaconf import OmegaConf
 
-    from rlpost.data.sources.files import generate_arithmetic
+    from rlpost.data.sources.arith import generate_arithmetic
     from rlpost.data.templates import ChatTemplate
 
     tpl = OmegaConf.load(ROOT / "conf" / "data" / "arith.yaml").template
