@@ -131,16 +131,16 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
 
 
 def _fsync_tree(path: Path) -> None:
-    """fsync ``path`` (a file, or every file under a directory, and the directories)."""
-    paths = [path] if path.is_file() else [path, *path.rglob("*")]
-    for p in paths:
+    """fsync ``path`` (a file, or every file under a directory and the directories themselves)."""
+    for p in [path] if path.is_file() else [path, *path.rglob("*")]:
         if p.is_symlink():
             continue
         fd = os.open(p, os.O_RDONLY)
         try:
             os.fsync(fd)
-        except OSError:  # some filesystems refuse fsync on directories
-            pass
+        except OSError:
+            if not p.is_dir():  # some filesystems refuse fsync on a directory; a file's failure is real
+                raise
         finally:
             os.close(fd)
 
@@ -201,19 +201,30 @@ def write_dir(path: str | Path, save: Callable[[Path], Any], *, replace: bool = 
         if fsync:
             _fsync_tree(tmp)
         if not (path.exists() and not replace):
-            swap_dir(tmp, path)
+            _swap_dir(tmp, path)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return path
 
 
-def swap_dir(src: Path, dst: Path) -> None:
-    """Move directory ``src`` to ``dst``, replacing it; ``dst`` is missing only between two renames."""
+def _swap_dir(src: Path, dst: Path) -> None:
+    """Move directory ``src`` to ``dst``, replacing it; ``dst`` is missing only between two renames.
+
+    A failed second rename puts the old copy back; one killed between the two renames is put back by the next call.
+    """
     old = dst.with_name(dst.name + ".old")
+    if old.is_dir() and not dst.exists():
+        os.replace(old, dst)
     shutil.rmtree(old, ignore_errors=True)
-    if dst.exists():
+    had = dst.exists()
+    if had:
         os.replace(dst, old)
-    os.replace(src, dst)
+    try:
+        os.replace(src, dst)
+    except BaseException:
+        if had:
+            os.replace(old, dst)
+        raise
     shutil.rmtree(old, ignore_errors=True)
 
 
