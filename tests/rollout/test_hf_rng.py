@@ -27,10 +27,9 @@ def model_tok(tiny_model_dir: Path):
             AutoTokenizer.from_pretrained(tiny_model_dir))
 
 
-@pytest.mark.parametrize("fast_decode", [True, False])
-def test_generate_leaves_the_global_rng_untouched_and_is_seeded(model_tok, fast_decode: bool) -> None:
+def test_generate_leaves_the_global_rng_untouched_and_is_seeded(model_tok) -> None:
     model, tok = model_tok
-    engine = HFEngine(model, tok, max_batch_size=8, autocast_dtype=None, show_progress=False, fast_decode=fast_decode)
+    engine = HFEngine(model, tok, max_batch_size=8, autocast_dtype=None, show_progress=False)
     params = SamplingParams(n=3, max_new_tokens=6, temperature=1.0, seed=5)
 
     torch.manual_seed(123)
