@@ -102,7 +102,7 @@ def load(args: argparse.Namespace, path: str) -> tuple[Any, Any]:
 
 
 class PlainGenerate:
-    """The ``hf_generate`` arm: transformers' ``model.generate`` (:func:`bench.rollout.plain_generate`), one call."""
+    """The ``hf_generate`` arm: transformers' ``model.generate`` (:func:`bench.speed.rollout.plain_generate`)."""
 
     def __init__(self, model: Any, tok: Any) -> None:
         self.model, self.tok = model, tok
@@ -110,7 +110,7 @@ class PlainGenerate:
     def generate(self, prompts: list, params: Any) -> list[Any]:
         import torch
 
-        from bench.rollout import plain_generate
+        from bench.speed.rollout import plain_generate
 
         texts = [self.tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
         torch.manual_seed(params.seed)
