@@ -1,8 +1,8 @@
-"""rlpost.io: readers name the file and line; a crash mid-write leaves the old file (or directory) intact; no other
-module in src/ renames, makes temp files or parses JSON files itself."""
+"""rlpost.io: readers name the file and line; a crash mid-write leaves the old file (or directory) intact.
 
-import ast
-import json
+That no other module renames, makes temporary files or parses JSON files is rule 6 of tests/test_architecture.py.
+"""
+
 import os
 from pathlib import Path
 
@@ -140,47 +140,3 @@ def test_json_lines_keep_unicode_line_separators_inside_strings(tmp_path: Path) 
     assert io.read_json_or_lines(path) == rows
     io.write_json(path.with_suffix(".json"), rows)
     assert io.read_json_or_lines(path.with_suffix(".json")) == rows
-
-
-# ---- static: io.py is the only module that renames, makes temporary files or parses JSON files -------------------
-
-FORBIDDEN = {("os", "replace"), ("os", "rename"), ("tempfile", "mkstemp"), ("json", "load"), ("json", "dump"),
-             ("shutil", "move")}
-
-
-def forbidden_calls(tree: ast.AST) -> list[str]:
-    found = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
-            continue
-        func = node.func
-        if isinstance(func.value, ast.Name) and (func.value.id, func.attr) in FORBIDDEN:
-            found.append(f"{func.value.id}.{func.attr}")
-        elif func.attr == "rename":
-            found.append(".rename")
-        elif func.attr == "write_text" and any(
-                isinstance(a, ast.Call) and isinstance(a.func, ast.Attribute) and a.func.attr == "dumps"
-                for a in node.args):
-            found.append("write_text(json.dumps(...))")
-        elif (func.attr == "loads" and node.args and isinstance(node.args[0], ast.Call)
-              and isinstance(node.args[0].func, ast.Attribute) and node.args[0].func.attr == "read_text"):
-            found.append("json.loads(....read_text())")
-    return found
-
-
-def test_only_io_writes_atomically_and_reads_json_files() -> None:
-    offenders = []
-    for path in sorted(SRC.rglob("*.py")):
-        if path == SRC / "io.py":
-            continue
-        found = forbidden_calls(ast.parse(path.read_text(), str(path)))
-        offenders += [f"{path.relative_to(SRC)}: {call}" for call in found]
-    assert offenders == [], "use rlpost.io (write_json, write_dir, read_json...) instead:\n" + "\n".join(offenders)
-
-
-def test_static_check_finds_the_old_patterns() -> None:
-    code = ("os.replace(a, b)\nfd, tmp = tempfile.mkstemp()\nx = json.load(fh)\np.rename(q)\n"
-            "(d / 'm.json').write_text(json.dumps(r))\ny = json.loads(p.read_text())\n")
-    assert forbidden_calls(ast.parse(code)) == ["os.replace", "tempfile.mkstemp", "json.load", ".rename",
-                                                "write_text(json.dumps(...))", "json.loads(....read_text())"]
-    assert json.loads("{}") == {}
