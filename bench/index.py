@@ -165,10 +165,10 @@ def render(results: Path = RESULTS, root: Path = ROOT) -> str:
 
 def write_index(results: Path = RESULTS, root: Path = ROOT) -> str:
     """Write ``<results>/INDEX.md``; a one-line error when a quoted results path does not exist."""
-    from rlpost.io import write_text_atomic
+    from rlpost.io import write_text
 
     if missing := missing_quotes(root):
         raise SystemExit(f"quoted results path(s) that do not exist: {'; '.join(missing)}")
     text = render(results, root)
-    write_text_atomic(results / "INDEX.md", text)
+    write_text(results / "INDEX.md", text)
     return text

@@ -189,12 +189,12 @@ def step_time_ratio(new: Sequence[float], base: Sequence[float], warmup: int = 1
 
 def write_results(out_dir: Path, data: dict[str, Any], table: str) -> None:
     """Write ``<out_dir>/result.json`` (every figure, settings, machine) and ``result.md`` (the short table)."""
-    from rlpost.io import write_text_atomic
+    from rlpost.io import write_text
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "result.json", json.dumps(data, indent=2))
-    write_text_atomic(out / "result.md", table)
+    write_text(out / "result.json", json.dumps(data, indent=2))
+    write_text(out / "result.md", table)
     print(table)
 
 
@@ -250,8 +250,8 @@ def _rel(path: Path, results: Path) -> str:
 
 def write_step_ratios(results: Path = RESULTS) -> str:
     """Write ``<results>/step_ratios.md`` from the committed results (``python -m bench ratios``)."""
-    from rlpost.io import write_text_atomic
+    from rlpost.io import write_text
 
     text = restate_step_ratios(results)
-    write_text_atomic(results / "step_ratios.md", text)
+    write_text(results / "step_ratios.md", text)
     return text

@@ -73,7 +73,7 @@ def load_prompts(count: int, seed: int = 0) -> list[list[dict[str, str]]]:
     """``count`` arithmetic prompts rendered with the default arith template (conf/data/arith.yaml)."""
     from omegaconf import OmegaConf
 
-    from rlpost.data.sources.files import generate_arithmetic
+    from rlpost.data.sources.arith import generate_arithmetic
     from rlpost.data.templates import ChatTemplate
 
     tpl = OmegaConf.load(ROOT / "conf" / "data" / "arith.yaml").template
@@ -81,20 +81,26 @@ def load_prompts(count: int, seed: int = 0) -> list[list[dict[str, str]]]:
     return [template(row) for row in generate_arithmetic(count, seed=seed)]
 
 
-def run_baseline(model: Any, tok: Any, prompts: list, args: argparse.Namespace, dtype: str) -> dict[str, float]:
-    """Plain transformers: chat template, left-padded batch, ``generate(num_return_sequences=n)``, decode."""
-    texts = [tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+def plain_generate(model: Any, tok: Any, texts: list[str], n: int, temperature: float, top_p: float,
+                   max_new_tokens: int) -> tuple[list[list[int]], list[int]]:
+    """Plain transformers: left-padded batch, ``generate(num_return_sequences=n)``, decode; new tokens, lengths."""
     tok.padding_side = "left"
     stops = {tok.eos_token_id, tok.pad_token_id}
+    enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    out = model.generate(**enc, do_sample=True, temperature=temperature, top_p=top_p, top_k=0,
+                         num_return_sequences=n, max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id)
+    new = out[:, enc["input_ids"].shape[1]:].tolist()
+    lengths = [next((t for t, tid in enumerate(row) if tid in stops), len(row)) for row in new]
+    tok.batch_decode([row[:n] for row, n in zip(new, lengths, strict=True)], skip_special_tokens=True)
+    return new, lengths
+
+
+def run_baseline(model: Any, tok: Any, prompts: list, args: argparse.Namespace, dtype: str) -> dict[str, float]:
+    """Plain transformers (:func:`plain_generate`) after the chat template."""
+    texts = [tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
     with PeakRSS() as rss, precision(model, dtype):
         start = time.perf_counter()
-        enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-        out = model.generate(**enc, do_sample=True, temperature=args.temperature, top_p=args.top_p, top_k=0,
-                             num_return_sequences=args.n, max_new_tokens=args.max_new_tokens,
-                             pad_token_id=tok.pad_token_id)
-        new = out[:, enc["input_ids"].shape[1]:].tolist()
-        lengths = [next((t for t, tid in enumerate(row) if tid in stops), len(row)) for row in new]
-        tok.batch_decode([row[:n] for row, n in zip(new, lengths, strict=True)], skip_special_tokens=True)
+        new, lengths = plain_generate(model, tok, texts, args.n, args.temperature, args.top_p, args.max_new_tokens)
         wall = time.perf_counter() - start
     slots = len(new) * len(new[0])
     return _figures(wall, slots, lengths, args.max_new_tokens, rss.peak)

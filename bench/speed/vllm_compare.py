@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from bench.report import (
@@ -100,6 +101,25 @@ def load(args: argparse.Namespace, path: str) -> tuple[Any, Any]:
     return model.eval(), tok
 
 
+class PlainGenerate:
+    """The ``hf_generate`` arm: transformers' ``model.generate`` (:func:`bench.speed.rollout.plain_generate`)."""
+
+    def __init__(self, model: Any, tok: Any) -> None:
+        self.model, self.tok = model, tok
+
+    def generate(self, prompts: list, params: Any) -> list[Any]:
+        import torch
+
+        from bench.speed.rollout import plain_generate
+
+        texts = [self.tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+        torch.manual_seed(params.seed)
+        with torch.inference_mode():
+            _, lengths = plain_generate(self.model, self.tok, texts, params.n, params.temperature, params.top_p,
+                                        params.max_new_tokens)
+        return [SimpleNamespace(lengths=lengths)]
+
+
 def worker_rollout(args: argparse.Namespace, path: str) -> dict[str, Any]:
     """One rollout arm: startup, then useful tokens/s per batch (after one warm-up call)."""
     from bench.speed.rollout import load_prompts
@@ -111,9 +131,10 @@ def worker_rollout(args: argparse.Namespace, path: str) -> dict[str, Any]:
     model, tok = load(args, path)
     if args.arm == "vllm":
         engine = build_engine(model, tok, rollout_cfg(args, True), seed=args.seed)
+    elif args.arm == "hf_generate":
+        engine = PlainGenerate(model, tok)
     else:
-        engine = HFEngine(model, tok, max_batch_size=max(args.batches), autocast_dtype=None, show_progress=False,
-                          fast_decode=args.arm == "rlpost_decode")
+        engine = HFEngine(model, tok, max_batch_size=max(args.batches), autocast_dtype=None, show_progress=False)
     startup = time.perf_counter() - start
     out = {"arm": args.arm, "startup_s": startup, "batches": {}}
     for batch in args.batches:

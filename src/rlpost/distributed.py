@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
-
-logger = logging.getLogger(__name__)
 
 
 def _dist() -> Any:
@@ -59,7 +56,3 @@ def barrier() -> None:
         d.barrier()
 
 
-def log0(msg: str, *args: Any) -> None:
-    """Log an INFO message on rank 0 only."""
-    if is_main():
-        logger.info(msg, *args)

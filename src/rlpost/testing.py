@@ -8,13 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 
-def tiny_rows(n: int = 8) -> list[dict[str, str]]:
-    """A few arithmetic rows in canonical columns, for unit tests."""
-    return [
-        {"prompt_id": f"p{i}", "question": f"What is {i} + {i}?", "answer": str(2 * i), "op": "add"} for i in range(n)
-    ]
-
-
 class DigitFractionReward:
     """Test reward with variance even for a random model: the fraction of digit characters in the completion."""
 

@@ -11,6 +11,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from rlpost.distributed import is_main
+from rlpost.io import write_text
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +61,7 @@ def start_run(logger_cfg: Any, run_dir: str | Path, run_name: str, config: Any =
 
     id_file = run_dir / "wandb_run_id"
     run_id = id_file.read_text().strip() if id_file.is_file() else secrets.token_hex(4)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    id_file.write_text(run_id)
+    write_text(id_file, run_id)
     run = wandb.init(
         project=logger_cfg.project,
         name=run_name,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -14,7 +13,6 @@ class Sample:
     question: str
     # gold label; None for unlabeled (self-consistency) data
     answer: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -28,7 +26,6 @@ class Group:
     logprobs: list[float] | None = None
     # number of generated tokens, one per completion
     lengths: list[int] | None = None
-    rewards: list[float] | None = None
     # log pi(y_t | x, y_<t) of every completion token at temperature 1, teacher-forced (one list per completion)
     token_logprobs: list[list[float]] | None = None
 

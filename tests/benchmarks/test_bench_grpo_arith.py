@@ -41,7 +41,7 @@ def test_refuses_a_directory_that_is_not_an_evaluation(tmp_path: Path) -> None:
 
 def test_validation_and_test_splits_draw_different_problems() -> None:
     """Settings are chosen on the validation split; the test split is reported once."""
-    from rlpost.data.sources.files import generate_arithmetic
+    from rlpost.data.sources.arith import generate_arithmetic
 
     valid, test = grpo_arith.SPLIT_SEEDS["valid"], grpo_arith.SPLIT_SEEDS["test"]
     assert test == (1234, 999)  # the seeds of every committed result

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from rlpost.data.sources.files import generate_arithmetic, load_file
+from rlpost.data.sources.arith import generate_arithmetic
+from rlpost.data.sources.files import load_file
 from rlpost.data.templates import ChatTemplate
 from rlpost.errors import ConfigError, DataError
 
@@ -32,7 +33,7 @@ def test_word_problems_keep_the_arithmetic():
 def test_mixed_style_uses_training_wordings_disjoint_from_the_held_out_ones():
     import re
 
-    from rlpost.data.sources.files import TRAIN_WORD_TEMPLATES, WORD_TEMPLATES
+    from rlpost.data.sources.arith import TRAIN_WORD_TEMPLATES, WORD_TEMPLATES
 
     rows = generate_arithmetic(400, seed=0, style="mixed", word_share=0.25)
     worded = [r["question"] for r in rows if not re.fullmatch(r"What is \d+ [-+*] \d+\?", r["question"])]

@@ -27,10 +27,9 @@ def model_tok(tiny_model_dir: Path):
             AutoTokenizer.from_pretrained(tiny_model_dir))
 
 
-@pytest.mark.parametrize("fast_decode", [True, False])
-def test_generate_leaves_the_global_rng_untouched_and_is_seeded(model_tok, fast_decode: bool) -> None:
+def test_generate_leaves_the_global_rng_untouched_and_is_seeded(model_tok) -> None:
     model, tok = model_tok
-    engine = HFEngine(model, tok, max_batch_size=8, autocast_dtype=None, show_progress=False, fast_decode=fast_decode)
+    engine = HFEngine(model, tok, max_batch_size=8, autocast_dtype=None, show_progress=False)
     params = SamplingSettings(n=3, max_new_tokens=6, temperature=1.0, seed=5)
 
     torch.manual_seed(123)
@@ -48,16 +47,16 @@ def test_generate_leaves_the_global_rng_untouched_and_is_seeded(model_tok, fast_
 def test_evaluation_leaves_the_global_rng_untouched(model_tok) -> None:
     from omegaconf import OmegaConf
 
+    from rlpost.data.sources.arith import generate_arithmetic
     from rlpost.data.templates import ChatTemplate
     from rlpost.eval.tasks.math_qa import evaluate_model
-    from rlpost.testing import tiny_rows
 
     model, tok = model_tok
     eval_cfg = OmegaConf.create({"k": 2, "sampling": {"temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4},
                                  "answer_format": "auto", "group_by": None, "batch_size": 8, "autocast_dtype": None})
     torch.manual_seed(7)
     state = torch.get_rng_state()
-    metrics = evaluate_model(model, tok, tiny_rows(2), ChatTemplate(), eval_cfg, None, seed=3)
+    metrics = evaluate_model(model, tok, generate_arithmetic(2).to_list(), ChatTemplate(), eval_cfg, None, seed=3)
     assert "accuracy" in metrics
     assert torch.equal(torch.get_rng_state(), state)
 

@@ -24,7 +24,6 @@ which runs before this callback's (it is last in the list), so the marker's file
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import shutil
@@ -36,17 +35,12 @@ from typing import Any
 from transformers import TrainerCallback
 
 from rlpost.checkpoint.manifest import COMPLETE_MARKER, build_manifest, list_checkpoints, read_marker
-from rlpost.io import write_json
+from rlpost.io import read_json, write_json
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["COMPLETE_MARKER", "BestBy", "CheckpointCommitCallback", "commit_callback", "load_callback_state",
-           "save_callback_state", "write_json_atomic"]
-
-
-def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    """Write checkpoint state as sorted JSON, atomically (:func:`rlpost.io.write_json`)."""
-    write_json(path, payload, sort_keys=True)
+           "save_callback_state"]
 
 
 def checkpoint_dir(args: Any, state: Any) -> Path:
@@ -57,7 +51,7 @@ def checkpoint_dir(args: Any, state: Any) -> Path:
 def save_callback_state(args: Any, state: Any, name: str, payload: dict[str, Any]) -> Path:
     """Write a callback's state as ``checkpoint-N/<name>`` atomically (call from ``on_save``, on rank 0)."""
     path = checkpoint_dir(args, state) / name
-    write_json_atomic(path, payload)
+    write_json(path, payload, sort_keys=True)
     return path
 
 
@@ -72,7 +66,7 @@ def load_callback_state(args: Any, state: Any, name: str) -> dict[str, Any] | No
     if not path.is_file():
         logger.warning("%s has no %s: that state starts afresh", path.parent, name)
         return None
-    return json.loads(path.read_text())
+    return read_json(path)
 
 
 def remove_checkpoint(path: Path) -> None:
@@ -158,9 +152,9 @@ class CheckpointCommitCallback(TrainerCallback):
         _barrier()
         if state.is_world_process_zero:
             path = checkpoint_dir(args, state)
-            write_json_atomic(path / COMPLETE_MARKER, {"step": state.global_step, "metric": self.metric,
-                                                       "value": self.value(state.global_step),
-                                                       "files": build_manifest(path)})
+            write_json(path / COMPLETE_MARKER, {"step": state.global_step, "metric": self.metric,
+                                                "value": self.value(state.global_step),
+                                                "files": build_manifest(path)}, sort_keys=True)
             self.rotate(Path(args.output_dir), current=path)
         _barrier()
 

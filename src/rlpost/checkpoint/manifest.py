@@ -12,10 +12,12 @@ No transformers import here: :mod:`rlpost.checkpoint.resume` reads markers befor
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from pathlib import Path
 from typing import Any
+
+from rlpost.errors import DataError
+from rlpost.io import read_json
 
 COMPLETE_MARKER = "rlpost_complete.json"  # same name as rlpost.checkpoint.commit.COMPLETE_MARKER
 HASH_MAX_BYTES = 1 << 20  # JSON files up to this size are hashed too
@@ -88,8 +90,8 @@ def read_marker(checkpoint: Path) -> dict[str, Any]:
         ValueError: the marker is not a JSON object (truncated, overwritten, not JSON).
     """
     try:
-        marker = json.loads((Path(checkpoint) / COMPLETE_MARKER).read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        marker = read_json(Path(checkpoint) / COMPLETE_MARKER)
+    except DataError as err:
         raise ValueError(f"{COMPLETE_MARKER} is not valid JSON ({err})") from err
     if not isinstance(marker, dict):
         raise ValueError(f"{COMPLETE_MARKER} is not a JSON object")

@@ -11,7 +11,6 @@ resume + ``trainer.train`` + final save, with a full disk reported as one line (
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import os
 import shutil
@@ -21,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from rlpost.checkpoint.manifest import COMPLETE_MARKER, checkpoint_step, find_checkpoint_problem, list_checkpoints
-from rlpost.errors import ConfigError, StorageError
+from rlpost.errors import ConfigError, DataError, StorageError
+from rlpost.io import read_json, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +79,9 @@ def check_fingerprint(output_dir: str | Path, fingerprint: dict[str, str]) -> No
     root = Path(output_dir)
     path = root / FINGERPRINT
     try:
-        stored = json.loads(path.read_text()) if path.is_file() else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ConfigError(f"{path} is not valid JSON ({err}); delete it if {root} holds this run's checkpoints, "
+        stored = read_json(path, default=None)
+    except DataError as err:
+        raise ConfigError(f"{err}; delete it if {root} holds this run's checkpoints, "
                           "or use a new run_dir (or RLPOST_RUN_DIR)") from err
     if isinstance(stored, dict) and stored.get("pipeline") in MOVED_PIPELINES:
         stored = {**stored, "pipeline": MOVED_PIPELINES[stored["pipeline"]]}
@@ -95,10 +95,7 @@ def check_fingerprint(output_dir: str | Path, fingerprint: dict[str, str]) -> No
                           f"(or RLPOST_RUN_DIR) instead of resuming them")
     barrier()
     if is_main() and stored != fingerprint:
-        from rlpost.checkpoint.commit import write_json_atomic
-
-        root.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path, fingerprint)
+        write_json(path, fingerprint, sort_keys=True)
     barrier()
 
 

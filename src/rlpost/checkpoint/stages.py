@@ -7,13 +7,10 @@ every finished one.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from rlpost.distributed import barrier, broadcast_object, is_main
-from rlpost.io import read_jsonl, write_json, write_jsonl  # noqa: F401 - re-exported for the stage modules
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +21,7 @@ def run_stage(name: str, output: Path, build: Callable[[], None], main_only: boo
     Args:
         name: stage name for the log.
         output: the file or directory the stage produces.
-        build: writes ``output`` (atomically: write a temp path, then rename).
+        build: writes ``output`` atomically (:func:`rlpost.io.write_json`, :func:`rlpost.io.write_dir`...).
         main_only: run on rank 0 only (generation, scoring); other ranks wait at the barrier. Training runs on
             every rank (``main_only=False``).
     """
@@ -37,11 +34,3 @@ def run_stage(name: str, output: Path, build: Callable[[], None], main_only: boo
         build()
     barrier()
     return True
-
-
-def save_dir_atomically(output: Path, save: Callable[[Path], None]) -> None:
-    """Call ``save(tmp_dir)`` then rename the directory to ``output``."""
-    tmp = output.with_name(output.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    save(tmp)
-    os.replace(tmp, output)

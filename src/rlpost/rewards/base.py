@@ -1,16 +1,12 @@
-"""The reward-function contract shared by every rlpost reward (TRL's signature)."""
+"""Helpers shared by every rlpost reward.
+
+A reward follows TRL's signature: ``__call__(prompts, completions, **columns) -> list[float | None]`` (one float per
+completion, None to abstain) and a ``__name__``.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
-
-class RewardFunction(Protocol):
-    """TRL reward function: one float (or None to abstain) per completion."""
-
-    __name__: str
-
-    def __call__(self, prompts: list[Any], completions: list[Any], **columns: Any) -> list[float | None]: ...
+from typing import Any
 
 
 def completion_text(completion: Any) -> str:

@@ -1,4 +1,4 @@
-"""HF transformers rollout engine: batched ``generate`` on CPU or GPU, bf16 autocast where the hardware has it."""
+"""HF transformers rollout engine: rlpost's decode loop on CPU or GPU, bf16 autocast where the hardware has it."""
 
 from __future__ import annotations
 
@@ -41,18 +41,18 @@ def private_rng(seed: int) -> Iterator[None]:
 
 
 class HFEngine:
-    """Generate with ``model.generate``; prompts are length-sorted so each batch wastes little padding.
+    """Generate with rlpost's decode loop (:mod:`rlpost.rollout.decode`: one prefill per prompt shared by its ``n``
+    samples, finished rows dropped; ``model.generate``'s sampling semantics); prompts are length-sorted so each
+    batch wastes little padding.
 
     Args:
         model: a causal LM (kept in its dtype; an fp32 model is autocast to ``autocast_dtype``).
         tokenizer: its tokenizer (chat template applied here).
-        max_batch_size: sequences per ``generate`` call (prompts × n).
+        max_batch_size: sequences per decode call (prompts × n).
         autocast_dtype: ``auto`` (bf16 where the hardware runs it natively,
             :func:`rlpost.runtime.hardware.resolve_dtype`),
             ``bfloat16``, ``float16``, ``float32`` or None (no autocast).
         dtype_key: the config key ``autocast_dtype`` came from, named in errors and warnings.
-        fast_decode: use rlpost's decode loop (:mod:`rlpost.rollout.decode`: one prefill per prompt shared by its
-            ``n`` samples, finished rows dropped) instead of ``model.generate``; same sampling semantics.
     """
 
     def __init__(
@@ -62,7 +62,6 @@ class HFEngine:
         max_batch_size: int = 64,
         autocast_dtype: str | None = "auto",
         show_progress: bool = True,
-        fast_decode: bool = True,
         dtype_key: str = "eval.autocast_dtype",
     ) -> None:
         self.model = model
@@ -70,7 +69,6 @@ class HFEngine:
         self.max_batch_size = max_batch_size
         self.autocast_dtype = resolve_dtype(autocast_dtype, device_type=model.device.type, key=dtype_key)
         self.show_progress = show_progress
-        self.fast_decode = fast_decode
 
     def _encode(self, prompts: list[list[dict[str, str]]]) -> list[str]:
         return [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
@@ -111,51 +109,11 @@ class HFEngine:
     def _generate_batch(
         self, texts: list[str], params: SamplingSettings
     ) -> list[tuple[list[str], list[float], list[int]]]:
-        import torch
-
         tok = self.tokenizer
         tok.padding_side = "left"
         enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": params.max_new_tokens,
-            "num_return_sequences": params.n,
-            "pad_token_id": tok.pad_token_id,
-            "return_dict_in_generate": True,
-            "output_scores": params.logprobs,
-        }
-        if params.greedy:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        else:
-            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=params.top_k or 0)
         with self._inference_context():
-            if self.fast_decode:
-                return self._decode_batch(enc, params)
-            out = self.model.generate(**enc, **kwargs)
-        new_tokens = out.sequences[:, enc["input_ids"].shape[1] :]  # [B*n, T]
-        token_logp = None
-        if params.logprobs:
-            # scores are the processed (temperature/top-p) logits: log-probs of the sampling distribution
-            token_logp = torch.stack(
-                [
-                    s.float().log_softmax(-1).gather(-1, new_tokens[:, t : t + 1]).squeeze(-1)
-                    for t, s in enumerate(out.scores)
-                ],
-                dim=1,
-            )  # [B*n, T]
-        eos_ids = self._stop_ids()
-        results = []
-        for b in range(len(texts)):
-            comps, lps, lens = [], [], []
-            for j in range(params.n):
-                row = new_tokens[b * params.n + j].tolist()
-                length = next((t for t, tid in enumerate(row) if tid in eos_ids), len(row))
-                comps.append(tok.decode(row[:length], skip_special_tokens=True))
-                if token_logp is not None:
-                    lp = token_logp[b * params.n + j, :length]
-                    lps.append(float(lp[torch.isfinite(lp)].sum()))
-                lens.append(length)
-            results.append((comps, lps, lens))
-        return results
+            return self._decode_batch(enc, params)
 
     def _inference_context(self) -> Any:
         """``inference_mode`` + autocast to ``autocast_dtype`` when the model is fp32 and that dtype is lower."""

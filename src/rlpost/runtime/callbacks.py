@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -10,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
+
+from rlpost.io import write_json
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class TimeBudgetCallback(TrainerCallback):
                 tokenizer.save_pretrained(out)
             self.taken.append({"minutes": mark, "elapsed_s": round(elapsed, 2), "step": state.global_step,
                                "path": str(out)})
-            (self.snapshot_dir / "snapshots.json").write_text(json.dumps(self.taken, indent=1))
+            write_json(self.snapshot_dir / "snapshots.json", self.taken, indent=1)
         self.start += time.monotonic() - began  # the pause is not training time
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:

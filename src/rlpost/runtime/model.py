@@ -13,14 +13,13 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rlpost.errors import ConfigError
+from rlpost.io import write_dir
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +53,11 @@ def find_package_file(package: str, filename: str, install: str | None = None) -
 
 
 def convert_gguf(gguf_path: Path, out_dir: Path) -> Path:
-    """Dequantise a GGUF checkpoint into a safetensors HF directory, atomically (temp dir, then rename)."""
+    """Dequantise a GGUF checkpoint into a safetensors HF directory, atomically (:func:`rlpost.io.write_dir`)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     logger.info("converting %s -> %s (one-off, ~20 s)", gguf_path.name, out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".tmp-", dir=out_dir.parent))
-    try:
+    def save(tmp: Path) -> None:
         tok = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
         model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
         # The weights are plain fp32 tensors after loading; only the quantizer marker blocks saving.
@@ -70,13 +67,8 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> Path:
             del model.config.quantization_config
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
-        if out_dir.exists():  # another process won the race
-            shutil.rmtree(tmp)
-        else:
-            os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    write_dir(out_dir, save, replace=False, shared=True)  # another process that won the race keeps its copy
     return out_dir
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rlpost.io import write_dir
+
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
@@ -33,16 +35,9 @@ def make_byte_tokenizer() -> Any:
 
 def make_tiny_model_dir(out_dir: str | Path, hidden_size: int = 16, num_layers: int = 2, seed: int = 0) -> Path:
     """Random 2-layer Qwen2 + byte tokenizer saved like a hub checkpoint (written atomically)."""
-    import os
-    import shutil
-    import tempfile
-
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".tmp-", dir=out_dir.parent))
     tokenizer = make_byte_tokenizer()
     config = Qwen2Config(
         vocab_size=len(tokenizer),
@@ -57,10 +52,6 @@ def make_tiny_model_dir(out_dir: str | Path, hidden_size: int = 16, num_layers: 
         tie_word_embeddings=True,
     )
     torch.manual_seed(seed)
-    Qwen2ForCausalLM(config).save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    if out_dir.exists():
-        shutil.rmtree(tmp)
-    else:
-        os.replace(tmp, out_dir)
-    return out_dir
+    model = Qwen2ForCausalLM(config)
+    return write_dir(Path(out_dir), lambda tmp: (model.save_pretrained(tmp), tokenizer.save_pretrained(tmp)),
+                     replace=False, shared=True)

@@ -12,9 +12,9 @@ into a cache folder and puts it on ``nltk.data.path``, so NLTK's unchanged code 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
+
+from rlpost.io import write_dir
 
 _FILES = ("abbrev_types.txt", "sent_starters.txt", "collocations.tab", "ortho_context.tab")
 
@@ -46,14 +46,12 @@ def ensure_punkt_tab(root: Path | None = None) -> Path:
     root = Path(root) if root is not None else nltk_data_dir()
     target = root / "tokenizers" / "punkt_tab" / "english"
     if not all((target / f).is_file() for f in _FILES):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".english-"))
-        for name, lines in punkt_tab_lines().items():
-            (tmp / name).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        try:
-            tmp.rename(target)
-        except OSError:  # another process won the race: its copy is identical
-            shutil.rmtree(tmp, ignore_errors=True)
+        def save(tmp: Path) -> None:
+            tmp.mkdir()
+            for name, lines in punkt_tab_lines().items():
+                (tmp / name).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+        write_dir(target, save, replace=False, shared=True)  # a copy another process wrote first is identical
     if str(root) not in nltk.data.path:
         nltk.data.path.insert(0, str(root))
     return target

@@ -15,9 +15,9 @@ from accelerate.utils import set_seed
 from omegaconf import OmegaConf
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from rlpost.data.sources.arith import generate_arithmetic
 from rlpost.data.templates import ChatTemplate
 from rlpost.methods.grpo.guards.monitors import EarlyStopping
-from rlpost.testing import tiny_rows
 
 
 def main() -> None:
@@ -30,8 +30,8 @@ def main() -> None:
     eval_cfg = OmegaConf.create({"k": 2, "sampling": {"temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4},
                                  "answer_format": "auto", "group_by": None, "batch_size": 8, "autocast_dtype": None})
     stopper = EarlyStopping(eval_steps=1, patience=10)
-    stopper.context = {"val_ds": tiny_rows(4), "template": ChatTemplate(), "eval_cfg": eval_cfg, "run_dir": None,
-                       "seed": 0}
+    stopper.context = {"val_ds": generate_arithmetic(4).to_list(), "template": ChatTemplate(), "eval_cfg": eval_cfg,
+                       "run_dir": None, "seed": 0}
     state = torch.get_rng_state()
     stopper.on_step_end(None, SimpleNamespace(global_step=1), SimpleNamespace(should_training_stop=False),
                         model=model, processing_class=tok)  # the in-training validation

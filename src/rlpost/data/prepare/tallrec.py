@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import logging
 import random
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rlpost.errors import DataError
+from rlpost.io import write_json
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def write_splits(splits: dict[str, list[dict]], out_dir: Path) -> None:
     """Write ``<split>.json`` files in TALLRec's layout (a JSON list, indent=4)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for split, rows in splits.items():
-        (out_dir / f"{split}.json").write_text(json.dumps(rows, indent=4))
+        write_json(out_dir / f"{split}.json", rows, indent=4)
         logger.info("wrote %s (%d rows, %d Yes)", out_dir / f"{split}.json", len(rows),
                     sum(r["output"] == "Yes." for r in rows))
 

@@ -24,8 +24,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rlpost.data.sources.files import read_records, stable_prompt_id
+from rlpost.data.sources.files import stable_prompt_id
 from rlpost.errors import DataError
+from rlpost.io import read_records
 
 logger = logging.getLogger(__name__)
 

@@ -6,13 +6,12 @@ completions, so one persona prompt yields ``repeats`` preference pairs per round
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rlpost.data.sources.files import read_records
 from rlpost.errors import DataError
+from rlpost.io import read_json, read_records
 
 
 def build_prompt_rows(questions: Sequence[tuple[str, str]], repeats: int) -> Any:
@@ -29,7 +28,7 @@ def build_prompt_rows(questions: Sequence[tuple[str, str]], repeats: int) -> Any
 
 
 def load_task_prompt(path: str, task: str, prompt_field: str = "prompt", repeats: int = 1) -> Any:
-    """The prompt of ``tasks.<task>.<prompt_field>`` in a DivPO task file (``../shared/data/divpo/prompts.json``).
+    """The prompt of ``tasks.<task>.<prompt_field>`` in a DivPO task file (``data.source.path``).
 
     Raises:
         DataError: missing/unreadable file, unknown task, or an empty/null prompt (naming the file and key).
@@ -37,10 +36,10 @@ def load_task_prompt(path: str, task: str, prompt_field: str = "prompt", repeats
     file = Path(path).expanduser()
     if not file.is_file():
         raise DataError(f"data.source.path={file}: file not found")
-    try:
-        tasks = json.loads(file.read_text(encoding="utf-8")).get("tasks", {})
-    except (json.JSONDecodeError, AttributeError) as err:
-        raise DataError(f"data.source.path={file}: not a JSON object with a 'tasks' key ({err})") from None
+    document = read_json(file)
+    tasks = document.get("tasks", {}) if isinstance(document, dict) else None
+    if not isinstance(tasks, dict):
+        raise DataError(f"data.source.path={file}: not a JSON object with a 'tasks' key")
     if task not in tasks:
         raise DataError(f"{file}: no task {task!r} (data.source.task; have {sorted(tasks)})")
     prompt = tasks[task].get(prompt_field)

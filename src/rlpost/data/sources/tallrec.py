@@ -15,7 +15,6 @@ Build the same format from raw MovieLens-100K / BookCrossing files with
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rlpost.errors import DataError
+from rlpost.io import read_json_or_lines
 
 logger = logging.getLogger(__name__)
 
@@ -80,25 +80,6 @@ def history_like_ratio(text: str) -> float:
     return liked / (liked + disliked) if liked + disliked else 0.5
 
 
-def read_json_rows(path: Path) -> list[Any]:
-    """Read a JSON list (TALLRec files) or JSON Lines file; errors name the file (and line)."""
-    text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("["):
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path}: invalid JSON ({err})") from err
-        return rows
-    rows = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path}:{lineno}: invalid JSON line ({err})") from err
-    return rows
-
-
 def load_tallrec(path: str | Path, limit: int | None = None, empty_history: str = "keep") -> list[dict[str, Any]]:
     """Load and validate a TALLRec file.
 
@@ -119,7 +100,7 @@ def load_tallrec(path: str | Path, limit: int | None = None, empty_history: str 
     if empty_history not in ("keep", "drop", "error"):
         raise DataError(f"empty_history={empty_history!r} must be keep, drop or error")
     rows, dropped = [], 0
-    for i, raw in enumerate(read_json_rows(path)):
+    for i, raw in enumerate(read_json_or_lines(path)):
         if not isinstance(raw, dict) or any(k not in raw for k in REQUIRED_KEYS):
             raise DataError(f"{path}: row {i} must be an object with keys {list(REQUIRED_KEYS)}, got {raw!r:.120}")
         label = parse_label(str(raw["output"]))

@@ -22,9 +22,10 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from rlpost.checkpoint.stages import read_jsonl, run_stage, write_json, write_jsonl
+from rlpost.checkpoint.stages import run_stage
 from rlpost.data.build import build_datasets
 from rlpost.distributed import broadcast_object, is_main
+from rlpost.io import read_json, read_jsonl, write_json, write_jsonl
 from rlpost.methods.divpo import stages as st
 from rlpost.methods.divpo.config import validate_divpo
 from rlpost.methods.divpo.criteria import needs_policy_logprobs
@@ -70,9 +71,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         policy = run_round(task, r, policy, prompts, run_dir / f"round_{r}")
         if policy is None:
             break
-        summary = {"round": r, **st.read_json(policy.parent / "select_stats.json"),
-                   **st.read_json(policy.parent / "generate_stats.json"),
-                   "train": st.read_json(policy.parent / "train_stats.json")}
+        summary = {"round": r, **read_json(policy.parent / "select_stats.json", default={}),
+                   **read_json(policy.parent / "generate_stats.json", default={}),
+                   "train": read_json(policy.parent / "train_stats.json", default={})}
         results["rounds"].append(summary)
         tracker.log({"divpo/pairs_kept": summary["pairs_kept"], "divpo/tokens_per_s": summary["tokens_per_s"]}, step=r)
     if evaluating and cfg.eval.after and policy is not None:
@@ -147,4 +148,4 @@ def evaluate(task: Task, policy: Path | None, dataset: Any, out_dir: Path) -> di
         write_json(out_dir / "metrics.json", st.evaluate_pools(rows, task.keys, cfg.eval.embedding_spread))
 
     run_stage("evaluate", out_dir / "metrics.json", build)
-    return st.read_json(out_dir / "metrics.json")
+    return read_json(out_dir / "metrics.json", default={})

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rlpost.checkpoint.stages import save_dir_atomically, write_json, write_jsonl
 from rlpost.errors import ConfigError, DataError
+from rlpost.io import write_dir, write_json, write_jsonl
 from rlpost.methods.divpo.selection import select_divpo_pair
 from rlpost.types import Group, Sample
 
@@ -176,8 +176,7 @@ def train_dpo(cfg: Any, model_cfg: Any, pairs: list[dict[str, Any]], round_dir: 
     final = trainer.model.merge_and_unload() if build_peft(cfg.get("peft")) is not None else trainer.model
     if trainer.is_world_process_zero():
         with disk_full_as_user_error(round_dir):
-            save_dir_atomically(round_dir / "policy", lambda d: (final.save_pretrained(d),
-                                                                  tokenizer.save_pretrained(d)))
+            write_dir(round_dir / "policy", lambda d: (final.save_pretrained(d), tokenizer.save_pretrained(d)))
         shutil.rmtree(args.output_dir, ignore_errors=True)  # the round's result is policy/ now
     logs = [h for h in trainer.state.log_history if "loss" in h]
     return {"steps": trainer.state.global_step, "loss_first": logs[0]["loss"] if logs else None,
@@ -236,10 +235,3 @@ def policy_cfg(model_cfg: Any, policy_dir: Path | None) -> Any:
     from omegaconf import OmegaConf
 
     return model_cfg if policy_dir is None else OmegaConf.merge(model_cfg, {"path": str(policy_dir)})
-
-
-def read_json(path: Path) -> Any:
-    """Read a JSON document written by a stage (``{}`` when the stage wrote none)."""
-    import json
-
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}

@@ -8,7 +8,6 @@ Launch: ``rlpost-train`` (CPU quickstart) or ``launch/torchrun.sh N <recipe> [ov
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from rlpost.data.build import build_datasets
 from rlpost.data.formats import to_grpo_rows
 from rlpost.distributed import is_main
 from rlpost.eval.tasks.math_qa import evaluate_model
+from rlpost.io import write_json
 from rlpost.methods.grpo.dynamic_sampling import build_dynamic_sampler
 from rlpost.methods.grpo.rollout_func import build_rollout_func
 from rlpost.methods.grpo.vllm_sync import settings_from_cfg
@@ -77,8 +77,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                                           run_dir / "eval_after", cfg.seed)
         tracker.log({f"eval_after/{k}": v for k, v in results["after"].items()})
     if is_main():
-        (run_dir / "metrics.json").write_text(json.dumps(results, indent=2))
-        (run_dir / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+        write_json(run_dir / "metrics.json", results)
+        write_json(run_dir / "log_history.json", trainer.state.log_history, indent=1)
     tracker.summary({f"{stage}/{k}": v for stage in ("before", "after") for k, v in results.get(stage, {}).items()})
     tracker.finish()
     return results

@@ -17,13 +17,13 @@ rlpost's :class:`~rlpost.methods.grpo.trainer.GRPOTrainer` builds TRL 1.16's ``V
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rlpost.errors import UserError
+from rlpost.io import write_dir
 
 logger = logging.getLogger(__name__)
 
@@ -265,12 +265,9 @@ def save_adapter_version(model: Any, root: str | Path, rank: int, version: int, 
     """Write the peft adapter of ``model`` to ``root/rank<r>/v<version>`` atomically; keep the newest ``keep``."""
     base = Path(root) / f"rank{rank}"
     base.mkdir(parents=True, exist_ok=True)
-    path = base / f"v{version:06d}"
-    tmp = base / f".v{version:06d}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(str(tmp))
-    os.replace(tmp, path)
-    for old in sorted(base.glob("v*"))[:-keep]:
+    # a transient hand-off to the vLLM server, never read after a crash: renamed into place, not fsynced
+    path = write_dir(base / f"v{version:06d}", lambda tmp: model.save_pretrained(str(tmp)), fsync=False)
+    for old in sorted(p for p in base.glob("v*") if p.name[1:].isdigit())[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return path
 

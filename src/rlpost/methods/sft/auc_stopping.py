@@ -12,10 +12,7 @@ counters are exactly those of step N, and the replayed steps decide the rest as 
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,9 +20,10 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from rlpost.checkpoint.commit import write_json_atomic
 from rlpost.distributed import is_main
+from rlpost.errors import DataError
 from rlpost.eval.binary import binary_metrics
+from rlpost.io import copy_dir, read_json, write_dir, write_json
 from rlpost.runtime.zero3 import full_parameters
 
 logger = logging.getLogger(__name__)
@@ -81,9 +79,9 @@ class AucEarlyStopping(TrainerCallback):
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if self.best_step >= 0 and self.save_dir.is_dir():
             copy_dir(self.save_dir, checkpoint / CHECKPOINT_BEST)
-        write_json_atomic(checkpoint / AUC_STATE, {
+        write_json(checkpoint / AUC_STATE, {
             "best_auc": self.best_auc if self.best_step >= 0 else None, "best_step": self.best_step,
-            "misses": self.misses, "history": self.history})
+            "misses": self.misses, "history": self.history}, sort_keys=True)
 
     def restore(self, checkpoint: Path) -> None:
         """Load the state saved in ``checkpoint``; put its best adapter back if ``save_dir`` holds another."""
@@ -91,7 +89,7 @@ class AucEarlyStopping(TrainerCallback):
         if not path.is_file():
             logger.warning("%s has no %s: validation AUC history starts afresh", checkpoint, AUC_STATE)
             return
-        saved = json.loads(path.read_text())
+        saved = read_json(path)
         self.best_step, self.misses, self.history = saved["best_step"], saved["misses"], saved["history"]
         self.best_auc = float("-inf") if saved["best_auc"] is None else saved["best_auc"]
         logger.info("restored validation AUC state at %s: best %.4f at step %d, %d evaluations without gain",
@@ -99,7 +97,7 @@ class AucEarlyStopping(TrainerCallback):
         saved_best = checkpoint / CHECKPOINT_BEST
         if is_main() and saved_best.is_dir() and read_best_step(self.save_dir) != self.best_step:
             # adapter_best was overwritten after checkpoint-N by steps this run is about to replay
-            replace_dir(saved_best, self.save_dir)
+            write_dir(self.save_dir, lambda tmp: copy_dir(saved_best, tmp))
 
     def evaluate(self, model: Any, state: Any, control: Any) -> None:
         """One validation pass; update best / patience and request a stop when patience runs out."""
@@ -130,45 +128,16 @@ class AucEarlyStopping(TrainerCallback):
 
     def save_best(self, model: Any) -> None:
         """Write the adapter and its step/AUC to a temporary directory, then swap it in for ``save_dir``."""
-        tmp = self.save_dir.with_name(self.save_dir.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        model.save_pretrained(tmp)
-        write_json_atomic(tmp / BEST_INFO, {"step": self.best_step, "auc": self.best_auc})
-        swap_dir(tmp, self.save_dir)
+        def save(tmp: Path) -> None:
+            model.save_pretrained(tmp)
+            write_json(tmp / BEST_INFO, {"step": self.best_step, "auc": self.best_auc}, sort_keys=True)
+
+        write_dir(self.save_dir, save)
 
 
 def read_best_step(adapter_dir: Path) -> int | None:
     """The training step an ``adapter_best`` directory was saved at (None if unknown)."""
     try:
-        return int(json.loads((adapter_dir / BEST_INFO).read_text())["step"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return int(read_json(adapter_dir / BEST_INFO)["step"])
+    except (OSError, ValueError, KeyError, TypeError, DataError):
         return None
-
-
-def swap_dir(src: Path, dst: Path) -> None:
-    """Move directory ``src`` to ``dst``, replacing it; ``dst`` is missing only between two renames."""
-    old = dst.with_name(dst.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if dst.exists():
-        os.replace(dst, old)
-    os.replace(src, dst)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def copy_dir(src: Path, dst: Path) -> None:
-    """Copy a directory, hard-linking files where possible (adapter files are never rewritten in place)."""
-    def link_or_copy(a: str, b: str) -> None:
-        try:
-            os.link(a, b)
-        except OSError:
-            shutil.copy2(a, b)
-
-    shutil.rmtree(dst, ignore_errors=True)
-    shutil.copytree(src, dst, copy_function=link_or_copy)
-
-
-def replace_dir(src: Path, dst: Path) -> None:
-    """Make ``dst`` a copy of ``src`` (copied next to ``dst`` first, then swapped in)."""
-    tmp = dst.with_name(dst.name + ".tmp")
-    copy_dir(src, tmp)
-    swap_dir(tmp, dst)

@@ -12,7 +12,6 @@ Launch: ``python -m rlpost.train --config-name sft`` or a recipe, e.g. ``--confi
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from rlpost.checkpoint.resume import run_trainer
 from rlpost.data.sources.tallrec import to_prompt_completion
 from rlpost.distributed import is_main
 from rlpost.eval.binary import binary_metrics
+from rlpost.io import write_json
 from rlpost.runtime.model import build_peft, load_policy
 from rlpost.runtime.trl_args import build_trl_args
 from rlpost.runtime.zero3 import full_parameters
@@ -73,7 +73,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
                         "peak_memory_mb": peak_memory_mb(), "valid_history": callback.history}
     tracker.log({f"eval_after/{k}": v for k, v in results["test_after"].items()})
     if is_main():
-        (run_dir / "metrics.json").write_text(json.dumps(results, indent=2))
+        write_json(run_dir / "metrics.json", results)
     for stage in ("test_before", "test_after"):
         if stage in results:
             logger.info("%s: AUC %.4f, accuracy %.4f, log-loss %.4f (n=%d)", stage, results[stage]["auc"],

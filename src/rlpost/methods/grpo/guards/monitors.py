@@ -14,7 +14,6 @@ best step, validation history and collapse series of the interrupted one.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -26,6 +25,7 @@ from transformers import TrainerCallback
 
 from rlpost.checkpoint.commit import checkpoint_dir, load_callback_state, save_callback_state
 from rlpost.distributed import is_main
+from rlpost.io import write_file, write_json
 from rlpost.runtime.zero3 import full_parameters
 
 logger = logging.getLogger(__name__)
@@ -102,9 +102,7 @@ def write_report(run_dir: str | Path | None, name: str, payload: dict[str, Any])
     """Write ``<run_dir>/guards/<name>.json`` on rank 0."""
     if run_dir is None or not is_main():
         return
-    out = Path(run_dir) / "guards"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps(payload, indent=2))
+    write_json(Path(run_dir) / "guards" / f"{name}.json", payload)
 
 
 class CollapseDetector(TrainerCallback):
@@ -245,9 +243,7 @@ class EarlyStopping(TrainerCallback):
                 return path
             except OSError:
                 pass
-        tmp = path.with_name(path.name + ".tmp")
-        save_file({k: v.contiguous() for k, v in self.best_state.items()}, str(tmp))
-        os.replace(tmp, path)
+        write_file(path, lambda tmp: save_file({k: v.contiguous() for k, v in self.best_state.items()}, str(tmp)))
         self._best_file = (self.best[0], path)
         return path
 
