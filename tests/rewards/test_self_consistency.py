@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rlpost.errors import ConfigError, DataError
-from rlpost.rewards.self_consistency import MajorityVoteReward, vote_group
+from rlpost.rewards.self_consistency import MajorityVoteReward
+from rlpost.rewards.vote import vote
 
 
 def chat(text: str) -> list[dict[str, str]]:
@@ -21,8 +22,8 @@ def call(reward: MajorityVoteReward, texts: list[str], pids: list[str], gold: li
 
 
 def test_equivalent_answers_are_one_vote() -> None:
-    vote = vote_group(["0.5", "1/2", "\\frac{1}{2}", "2", "2"])
-    assert vote.majority == "0.5" and vote.share == pytest.approx(0.6)
+    result = vote(["0.5", "1/2", "\\frac{1}{2}", "2", "2"])
+    assert result.majority == "0.5" and result.share == pytest.approx(0.6)
     out, _ = call(MajorityVoteReward(answer_format="boxed"),
                   ["\\boxed{0.5}", "\\boxed{1/2}", "\\boxed{\\frac{1}{2}}", "\\boxed{2}", "\\boxed{2}"], ["p"] * 5)
     assert out == [1.0, 1.0, 1.0, 0.0, 0.0]

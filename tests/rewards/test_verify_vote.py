@@ -4,7 +4,7 @@ import pytest
 
 from rlpost.rewards.accuracy import AccuracyReward
 from rlpost.rewards.verify import math_equal
-from rlpost.rewards.vote import majority_vote
+from rlpost.rewards.vote import vote
 
 
 @pytest.mark.parametrize(
@@ -25,7 +25,8 @@ def test_math_equal(pred, gold, equal):
 
 
 def test_majority_vote_counts_equivalent_answers_as_one():
-    label, share = majority_vote(["0.5", "1/2", r"\frac{1}{2}", "3", None])
+    result = vote(["0.5", "1/2", r"\frac{1}{2}", "3", None])
+    label, share = result.label, result.share
     assert label == "0.5" and share == pytest.approx(0.75)
 
 

@@ -9,7 +9,6 @@ of a prompt's group: the extracted answers are gathered from every rank, rank 0 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from rlpost.distributed import all_gather_object, broadcast_object, is_main, rank
@@ -17,79 +16,8 @@ from rlpost.errors import ConfigError, DataError
 from rlpost.rewards.base import completion_text
 from rlpost.rewards.label_quality import GroupRecord, compute_label_metrics
 from rlpost.rewards.verify import math_equal
-from rlpost.rewards.vote import cluster_answers
+from rlpost.rewards.vote import score_member, vote
 from rlpost.text.answers import extract_answer
-
-
-@dataclass(frozen=True)
-class GroupVote:
-    """Outcome of voting over one prompt's gathered group.
-
-    ``label`` is None when the group abstains (nothing parsable, or majority share below ``min_agreement``);
-    ``share`` is the majority's fraction of the parsable votes; ``cluster_of[i]`` is the index in ``clusters``
-    of member ``i``'s answer (None when unparsable) and ``cluster_sizes`` the votes each cluster received.
-    """
-
-    label: str | None
-    share: float
-    majority: str | None
-    cluster_of: tuple[int | None, ...]
-    cluster_sizes: tuple[int, ...]
-    reps: tuple[str, ...]
-
-    @property
-    def n_votes(self) -> int:
-        """Number of parsable answers that voted."""
-        return sum(self.cluster_sizes)
-
-
-def vote_group(answers: Sequence[str | None], min_agreement: float = 0.0,
-               equal: Callable[[str, str], bool] = math_equal) -> GroupVote:
-    """Majority vote over one group with SRT's confidence threshold.
-
-    Unparsable answers (None) do not vote. Ties go to the answer seen first, so ranks voting over the same
-    gathered list agree.
-
-    Example:
-        >>> v = vote_group(["0.5", "1/2", "\\\\frac{1}{2}", "3"])
-        >>> v.label, v.share, v.cluster_of
-        ('0.5', 0.75, (0, 0, 0, 1))
-        >>> vote_group(["1", "2", "3", None], min_agreement=0.5).label is None
-        True
-    """
-    clusters = cluster_answers(answers, equal)
-    cluster_of: list[int | None] = [None] * len(answers)
-    for c, (_, members) in enumerate(clusters):
-        for i in members:
-            cluster_of[i] = c
-    sizes = tuple(len(m) for _, m in clusters)
-    if not clusters:
-        return GroupVote(None, 0.0, None, tuple(cluster_of), sizes, ())
-    best = max(range(len(clusters)), key=lambda c: sizes[c])  # max keeps the first of equal counts
-    share = sizes[best] / sum(sizes)
-    majority = clusters[best][0]
-    label = majority if share >= min_agreement else None
-    return GroupVote(label, share, majority, tuple(cluster_of), sizes, tuple(r for r, _ in clusters))
-
-
-def score_member(vote: GroupVote, i: int, soft: bool = False) -> float | None:
-    """Reward of group member ``i``: None when the group abstains, else 1/0 (or its vote share when ``soft``).
-
-    Example:
-        >>> v = vote_group(["4", "4", "5", None])
-        >>> [score_member(v, i) for i in range(4)]
-        [1.0, 1.0, 0.0, 0.0]
-        >>> [round(score_member(v, i, soft=True), 2) for i in range(4)]
-        [0.67, 0.67, 0.33, 0.0]
-    """
-    if vote.label is None:
-        return None
-    c = vote.cluster_of[i]
-    if c is None:
-        return 0.0
-    if soft:
-        return vote.cluster_sizes[c] / vote.n_votes
-    return 1.0 if vote.reps[c] == vote.label else 0.0
 
 
 def group_spans(prompt_ids: Sequence[str], group_size: int | None = None) -> list[tuple[int, int]]:
@@ -242,13 +170,13 @@ class MajorityVoteReward:
             answers = [rows[i][1] for i in idx]
             hidden = rows[start][2]
             gold_row = rows[start][3]
-            vote = vote_group(answers, self.min_agreement)
+            result = vote(answers, self.min_agreement)
             for j, i in enumerate(idx):
                 if self.n_train is not None and j >= self.n_train:
                     continue
                 if gold_row:
                     rewards[i] = 1.0 if math_equal(answers[j], hidden) else 0.0
                 else:
-                    rewards[i] = score_member(vote, j, self.soft)
-            records.append(GroupRecord(vote.majority, vote.share, vote.label, tuple(answers), hidden, gold_row))
+                    rewards[i] = score_member(result, j, self.soft)
+            records.append(GroupRecord(result.majority, result.share, result.label, tuple(answers), hidden, gold_row))
         return rewards, records

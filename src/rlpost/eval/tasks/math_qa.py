@@ -16,7 +16,7 @@ from rlpost.errors import ConfigError, DataError
 from rlpost.eval.metrics import mean, pass_at_k
 from rlpost.eval.results import save_evaluation
 from rlpost.rewards.verify import math_equal
-from rlpost.rewards.vote import majority_vote
+from rlpost.rewards.vote import vote
 from rlpost.rollout.build import build_engine
 from rlpost.rollout.sampling import RolloutEngine, SamplingSettings
 from rlpost.runtime.zero3 import full_parameters
@@ -35,15 +35,15 @@ def score_question(gold: str, greedy: str, samples: list[str], answer_format: st
         (True, 2, '4', 0.67, True)
     """
     answers = [extract_answer(s, answer_format) for s in samples]
-    maj, share = majority_vote(answers)
+    maj = vote(answers)
     return {
         "greedy_answer": extract_answer(greedy, answer_format),
         "greedy_correct": math_equal(extract_answer(greedy, answer_format), gold),
         "answers": answers,
         "n_correct": sum(math_equal(a, gold) for a in answers),
-        "maj_answer": maj,
-        "maj_share": share,
-        "maj_correct": math_equal(maj, gold),
+        "maj_answer": maj.majority,
+        "maj_share": maj.share,
+        "maj_correct": math_equal(maj.majority, gold),
     }
 
 

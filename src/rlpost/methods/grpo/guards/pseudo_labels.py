@@ -17,7 +17,7 @@ from rlpost.data.templates import ChatTemplate
 from rlpost.distributed import all_gather_object, rank, world_size
 from rlpost.errors import ConfigError, DataError
 from rlpost.rewards.verify import math_equal
-from rlpost.rewards.vote import majority_vote
+from rlpost.rewards.vote import vote
 from rlpost.rollout.sampling import RolloutEngine, SamplingSettings
 from rlpost.text.answers import extract_answer
 
@@ -32,11 +32,8 @@ def vote_labels(groups: Sequence[Sequence[str]], answer_format: str = "auto",
         >>> vote_labels([["so 4", "4", "5"], ["1", "2", "3"]], min_agreement=0.5)
         [('4', 0.6666666666666666), (None, 0.3333333333333333)]
     """
-    out = []
-    for texts in groups:
-        label, share = majority_vote([extract_answer(t, answer_format) for t in texts])
-        out.append((label if share >= min_agreement else None, share))
-    return out
+    results = [vote([extract_answer(t, answer_format) for t in texts], min_agreement) for texts in groups]
+    return [(r.label, r.share) for r in results]
 
 
 def compute_base_labels(engine: RolloutEngine, dataset: Any, template: ChatTemplate, params: SamplingSettings,
