@@ -24,6 +24,7 @@ from typing import Any
 from rlpost.data.sources.tallrec import chat_prompt_text
 from rlpost.errors import ConfigError
 from rlpost.rewards.base import completion_text
+from rlpost.runtime.modes import inference_mode
 
 logger = logging.getLogger(__name__)
 
@@ -109,22 +110,17 @@ class RewardModelReward:
         model, tok = self.load()
         texts = [render_pair(tok, q, completion_text(c))
                  for q, c in zip(questions_for(prompts, question), completions, strict=True)]
-        side, tside = tok.padding_side, tok.truncation_side
-        tok.padding_side, tok.truncation_side = "right", "left"
         scores: list[float] = []
-        try:
+        with inference_mode(model, tok, padding_side="right", truncation_side="left"):
             for start in range(0, len(texts), self.batch_size):
                 enc = tok(texts[start:start + self.batch_size], return_tensors="pt", padding=True, truncation=True,
                           max_length=self.max_length, add_special_tokens=False)
-                with torch.no_grad():
-                    logits = model(**{k: v.to(model.device) for k, v in enc.items()}).logits.float()
+                logits = model(**{k: v.to(model.device) for k, v in enc.items()}).logits.float()
                 if logits.shape[-1] == 1:
                     scores.extend(logits[:, 0].tolist())
                 else:
                     index = -1 if self.label_index is None else self.label_index
                     scores.extend(torch.softmax(logits, dim=-1)[:, index].tolist())
-        finally:
-            tok.padding_side, tok.truncation_side = side, tside
         return scores
 
 

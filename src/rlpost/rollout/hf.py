@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from rlpost.rollout.sampling import SamplingSettings, stop_ids_of
 from rlpost.runtime.hardware import autocast_for, resolve_dtype
+from rlpost.runtime.modes import inference_mode, private_rng
 from rlpost.types import Group, Sample
 
 logger = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def private_rng(seed: int) -> Iterator[None]:
-    """Seed torch's RNG (CPU and every CUDA device) for the block, then restore the caller's state exactly.
-
-    Sampling inside is reproducible per ``seed``, and the caller's random stream continues as if the block never
-    ran: an evaluation during training must not overwrite the per-rank seeds TRL gives each process (with equal
-    states, the ranks would sample identical completions for the halves of a group split across them).
-
-    Example:
-        >>> import torch
-        >>> before = torch.get_rng_state()
-        >>> with private_rng(3):
-        ...     a = torch.rand(2)
-        >>> with private_rng(3):
-        ...     b = torch.rand(2)
-        >>> torch.equal(a, b), torch.equal(torch.get_rng_state(), before)
-        (True, True)
-    """
-    import torch
-
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
 
 
 class HFEngine:
@@ -87,7 +60,8 @@ class HFEngine:
         gen = torch.Generator().manual_seed(params.seed)
         batches = [order[i : i + per_call] for i in range(0, len(order), per_call)]
         bar = tqdm(batches, desc="generate", unit="batch", disable=not self.show_progress, leave=False)
-        with private_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=gen))):
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=gen))
+        with private_rng(seed), inference_mode(tokenizer=self.tokenizer, padding_side="left"):
             for idx in bar:
                 for i, out in zip(idx, self._generate_batch([texts[i] for i in idx], params), strict=True):
                     results[i] = out
@@ -109,8 +83,7 @@ class HFEngine:
     def _generate_batch(
         self, texts: list[str], params: SamplingSettings
     ) -> list[tuple[list[str], list[float], list[int]]]:
-        tok = self.tokenizer
-        tok.padding_side = "left"
+        tok = self.tokenizer  # left-padded by generate()
         enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
         with self._inference_context():
             return self._decode_batch(enc, params)

@@ -22,6 +22,7 @@ from typing import Any
 from rlpost.data.tokenization import tokenize_prompt_completion
 from rlpost.errors import ConfigError
 from rlpost.runtime.hardware import autocast_for, resolve_dtype
+from rlpost.runtime.modes import inference_mode
 
 logger = logging.getLogger(__name__)
 
@@ -195,23 +196,16 @@ class YesNoScorer:
         ids = self.label_ids(tokenizer, prompts, label_words)
         dtype_name = resolve_dtype(self.autocast_dtype, device_type=model.device.type,
                                    key="eval.scorer.autocast_dtype")
-        side, tside = tokenizer.padding_side, tokenizer.truncation_side
-        tokenizer.padding_side, tokenizer.truncation_side = "left", "left"
-        was_training = model.training
-        model.eval()
         scores: list[float] = []
-        try:
+        with inference_mode(model, tokenizer, padding_side="left", truncation_side="left"):
             for start in tqdm(range(0, len(prompts), self.batch_size), desc=desc, leave=False):
                 batch = list(prompts[start:start + self.batch_size])
                 enc = tokenizer(batch, return_tensors="pt", padding=True,
                                 truncation=self.max_length is not None, max_length=self.max_length)
                 enc = {k: v.to(model.device) for k, v in enc.items()}
-                with torch.no_grad(), autocast_for(model, dtype_name), fp32_lm_head(model):
+                with autocast_for(model, dtype_name), fp32_lm_head(model):
                     logits = model(**enc, logits_to_keep=1).logits[:, -1, :].float()
                 pair = torch.tensor(ids[start:start + len(batch)], device=logits.device)
                 two = logits.gather(1, pair)
                 scores.extend((two[:, 0] - two[:, 1]).tolist())
-        finally:
-            tokenizer.padding_side, tokenizer.truncation_side = side, tside
-            model.train(was_training)
         return scores

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rlpost.data.tokenization import tokenize_prompt_completion
+from rlpost.runtime.modes import inference_mode
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +91,8 @@ def completion_logprobs(model: Any, tokenizer: Any, prompts: Sequence[str], comp
     if any(p.start == 0 and p.completion_ids for p in pairs):
         raise ValueError("completion_logprobs: a prompt tokenised to no tokens; nothing predicts the completion")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    was_training = model.training
-    model.eval()
     out: list[list[float]] = []
-    try:
+    with inference_mode(model):
         for begin in range(0, len(pairs), batch_size):
             batch = pairs[begin:begin + batch_size]
             width = max(len(p.ids) for p in batch)
@@ -112,6 +111,4 @@ def completion_logprobs(model: Any, tokenizer: Any, prompts: Sequence[str], comp
                     continue
                 target = torch.tensor(p.completion_ids, device=logp.device)
                 out.append(logp[i, keep - n - 1:keep - 1].gather(-1, target[:, None]).squeeze(-1).tolist())
-    finally:
-        model.train(was_training)
     return out

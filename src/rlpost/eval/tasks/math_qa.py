@@ -19,6 +19,7 @@ from rlpost.rewards.verify import math_equal
 from rlpost.rewards.vote import vote
 from rlpost.rollout.build import build_engine
 from rlpost.rollout.sampling import RolloutEngine, SamplingSettings
+from rlpost.runtime.modes import inference_mode
 from rlpost.runtime.zero3 import full_parameters
 from rlpost.text.answers import extract_answer
 from rlpost.types import Sample
@@ -144,18 +145,12 @@ def evaluate_model(
     task = eval_cfg.get("task", "answers")
     if task not in ("answers", "instruction_following"):
         raise ConfigError(f"eval.task={task!r}: choose answers or instruction_following")
-    was_training = model.training
-    model.eval()
-    try:
-        with full_parameters(model):
-            engine = build_engine(model, tokenizer, rollout_cfg, batch_size=eval_cfg.batch_size,
-                                  autocast_dtype=eval_cfg.autocast_dtype, seed=seed)
-            if task == "instruction_following":
-                from rlpost.eval.tasks.ifeval import evaluate_instruction_following
+    with inference_mode(model), full_parameters(model):
+        engine = build_engine(model, tokenizer, rollout_cfg, batch_size=eval_cfg.batch_size,
+                              autocast_dtype=eval_cfg.autocast_dtype, seed=seed)
+        if task == "instruction_following":
+            from rlpost.eval.tasks.ifeval import evaluate_instruction_following
 
-                return evaluate_instruction_following(engine, dataset, template,
-                                                      eval_cfg.sampling.max_new_tokens, out_dir)
-            sampling = SamplingSettings.from_cfg(eval_cfg.sampling, n=eval_cfg.k, seed=seed)
-            return evaluate(engine, dataset, template, sampling, eval_cfg.answer_format, eval_cfg.group_by, out_dir)
-    finally:
-        model.train(was_training)
+            return evaluate_instruction_following(engine, dataset, template, eval_cfg.sampling.max_new_tokens, out_dir)
+        sampling = SamplingSettings.from_cfg(eval_cfg.sampling, n=eval_cfg.k, seed=seed)
+        return evaluate(engine, dataset, template, sampling, eval_cfg.answer_format, eval_cfg.group_by, out_dir)

@@ -17,6 +17,7 @@ from typing import Any
 from rlpost.errors import ConfigError, DataError
 from rlpost.io import write_dir, write_json, write_jsonl
 from rlpost.methods.divpo.selection import select_divpo_pair
+from rlpost.runtime.modes import inference_mode
 from rlpost.types import Group, Sample
 
 logger = logging.getLogger(__name__)
@@ -37,9 +38,9 @@ def sample_pools(model: Any, tokenizer: Any, dataset: Any, template: Any, params
     prompts = [template(r) for r in rows]
     samples = [Sample(prompt_id=r["prompt_id"], question=r["question"]) for r in rows]
     engine = build_engine(model, tokenizer, rollout_cfg, batch_size=batch_size, seed=params.seed)
-    model.eval()
     start = time.perf_counter()
-    groups = engine.generate(prompts, params, samples=samples)
+    with inference_mode(model):
+        groups = engine.generate(prompts, params, samples=samples)
     seconds = time.perf_counter() - start
     tokens = sum(sum(g.lengths or []) for g in groups)
     out = [{"prompt_id": g.sample.prompt_id, "question": g.sample.question, "prompt": g.prompt,

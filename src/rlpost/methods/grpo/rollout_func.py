@@ -67,19 +67,16 @@ def rlpost_rollout(prompts: list[Any], trainer: Any, sampling: Any) -> dict[str,
     model = trainer.accelerator.unwrap_model(trainer.model)
     if trainer.repetition_penalty != 1.0 or trainer.min_p:
         raise ValueError("rollout.engine=rlpost supports temperature/top_p/top_k only (no repetition_penalty, min_p)")
+    from rlpost.runtime.modes import inference_mode
     from rlpost.runtime.zero3 import full_parameters
 
     runs = split_runs(prompts)
-    was_training = model.training
-    model.eval()  # no dropout, and gradient checkpointing (train mode only) would disable the KV cache
-    try:
-        # the precision TRL trains in (trainer.bf16, resolved by rlpost.runtime.hardware); fp32 runs without autocast
-        dtype = torch.bfloat16 if trainer.args.bf16 else torch.float16 if trainer.args.fp16 else None
-        autocast = torch.autocast(model.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
-        with torch.no_grad(), autocast, full_parameters(model):  # ZeRO-3: whole weights, each rank decodes its own
-            by_run = _decode_runs(model, trainer, runs, sampling)
-    finally:
-        model.train(was_training)
+    # the precision TRL trains in (trainer.bf16, resolved by rlpost.runtime.hardware); fp32 runs without autocast
+    dtype = torch.bfloat16 if trainer.args.bf16 else torch.float16 if trainer.args.fp16 else None
+    autocast = torch.autocast(model.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
+    # ZeRO-3: whole weights, each rank decodes its own; the trainer's tokenizer is left-padded only meanwhile
+    with inference_mode(model, trainer.processing_class, padding_side="left"), autocast, full_parameters(model):
+        by_run = _decode_runs(model, trainer, runs, sampling)
     out: dict[str, list] = {"prompt_ids": [], "completion_ids": [], "logprobs": []}
     for i, (_, count) in enumerate(runs):
         prompt_ids, tokens, logps = by_run[i]
@@ -103,7 +100,6 @@ def _decode_runs(model: Any, trainer: Any, runs: list[tuple[Any, int]], sampling
     by_run = {}
     for count in sorted({c for _, c in runs}):
         idx = [i for i, (_, c) in enumerate(runs) if c == count]
-        tok.padding_side = "left"
         enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
         enc = enc.to(model.device)
         res = decode(model, enc["input_ids"], enc["attention_mask"], replace(sampling, n=count), sorted(stop_ids))

@@ -285,12 +285,9 @@ def trainer_probe_logprobs(model: Any, ids: list[int], n_prompt: int) -> list[fl
     """Log-probs of ``ids[n_prompt:]`` under the trainer's model (fp32 softmax, no sampling warpers)."""
     import torch
 
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            x = torch.tensor([ids], device=next(model.parameters()).device)
-            logp = model(input_ids=x).logits[0, :-1].float().log_softmax(-1)
-            return logp[torch.arange(n_prompt - 1, len(ids) - 1), x[0, n_prompt:]].tolist()
-    finally:
-        model.train(was_training)
+    from rlpost.runtime.modes import inference_mode
+
+    with inference_mode(model):
+        x = torch.tensor([ids], device=next(model.parameters()).device)
+        logp = model(input_ids=x).logits[0, :-1].float().log_softmax(-1)
+        return logp[torch.arange(n_prompt - 1, len(ids) - 1), x[0, n_prompt:]].tolist()

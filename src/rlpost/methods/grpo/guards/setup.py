@@ -68,6 +68,7 @@ def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, t
     sampling ``guards.base_labels.n`` votes per row with the training ``sampling`` group."""
     from rlpost.rollout.build import build_engine
     from rlpost.rollout.sampling import SamplingSettings
+    from rlpost.runtime.modes import inference_mode
     from rlpost.runtime.zero3 import full_parameters
 
     bl = cfg.guards.base_labels
@@ -82,15 +83,10 @@ def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, t
         train_ds = train_ds.select(range(n_rows))
     params = SamplingSettings.from_cfg(cfg.sampling, n=bl.n, seed=cfg.seed)
     logger.info("base-model labels: labelling %d of %d training rows with maj@%d", n_rows, total, params.n)
-    was_training = model.training
-    model.eval()
-    try:
-        with full_parameters(model):
-            engine = build_engine(model, tokenizer, cfg.get("rollout"), batch_size=cfg.eval.batch_size,
-                                  autocast_dtype=cfg.eval.autocast_dtype, seed=cfg.seed)  # vLLM with rollout=vllm*
-            labels = compute_base_labels(engine, train_ds, template, params, cfg.data.answer_format, bl.min_agreement)
-    finally:
-        model.train(was_training)
+    with inference_mode(model), full_parameters(model):
+        engine = build_engine(model, tokenizer, cfg.get("rollout"), batch_size=cfg.eval.batch_size,
+                              autocast_dtype=cfg.eval.autocast_dtype, seed=cfg.seed)  # vLLM with rollout=vllm*
+        labels = compute_base_labels(engine, train_ds, template, params, cfg.data.answer_format, bl.min_agreement)
     gold = train_ds["answer"] if "answer" in train_ds.column_names else [None] * len(train_ds)
     quality = label_accuracy([lab for lab, _ in labels], gold)
     logger.info("base-model labels on %d rows: %s", len(labels), quality)
