@@ -170,9 +170,9 @@ def _load_model(path: str, dtype: Any) -> Any:
     from transformers import AutoModelForCausalLM
 
     if is_adapter_dir(path):
-        from peft import AutoPeftModelForCausalLM
+        from rlpost.runtime.adapters import load_merged
 
-        return AutoPeftModelForCausalLM.from_pretrained(path, dtype=dtype).merge_and_unload()
+        return load_merged(path, dtype=dtype)
     return AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
 
 

@@ -73,7 +73,8 @@ def test_single_class_validation_is_an_error(tmp_path):
 
 def test_full_fine_tuning_restores_the_best_checkpoint(tmp_path):
     """peft=none: adapter_best holds a whole model, and the test split is scored with those weights."""
-    from rlpost.methods.sft.pipeline import restore_best, run
+    from rlpost.methods.sft.pipeline import run
+    from rlpost.runtime.adapters import restore_adapter
     from rlpost.runtime.model import load_policy
 
     cfg = _cfg(tmp_path, ["peft=none", "trainer.max_steps=2"])
@@ -85,7 +86,7 @@ def test_full_fine_tuning_restores_the_best_checkpoint(tmp_path):
     with torch.no_grad():
         for p in model.parameters():
             p.add_(1.0)  # so that a restore that does nothing cannot pass
-    restore_best(model, tmp_path / "adapter_best")
+    restore_adapter(model, tmp_path / "adapter_best")
     best, _ = load_policy(OmegaConf.merge(cfg.model, {"path": str(tmp_path / "adapter_best")}))
     assert all(torch.equal(v, best.state_dict()[k]) for k, v in model.state_dict().items())
 

@@ -166,6 +166,7 @@ def train_dpo(cfg: Any, model_cfg: Any, pairs: list[dict[str, Any]], round_dir: 
     from rlpost.checkpoint.commit import commit_callback
     from rlpost.checkpoint.resume import disk_full_as_user_error, run_trainer
     from rlpost.data.formats import to_dpo_rows
+    from rlpost.runtime.adapters import merged
     from rlpost.runtime.model import build_peft, load_policy
     from rlpost.runtime.trl_args import build_trl_args
 
@@ -174,7 +175,7 @@ def train_dpo(cfg: Any, model_cfg: Any, pairs: list[dict[str, Any]], round_dir: 
     trainer = DPOTrainer(model=model, args=args, train_dataset=to_dpo_rows(pairs), processing_class=tokenizer,
                          peft_config=build_peft(cfg.get("peft")), callbacks=[commit_callback(args)])
     run_trainer(trainer, cfg, args.output_dir)
-    final = trainer.model.merge_and_unload() if build_peft(cfg.get("peft")) is not None else trainer.model
+    final = merged(trainer.model)  # LoRA folded in: policy/ is a plain model for the next round
     if trainer.is_world_process_zero():
         with disk_full_as_user_error(round_dir):
             write_dir(round_dir / "policy", lambda d: (final.save_pretrained(d), tokenizer.save_pretrained(d)))

@@ -26,6 +26,7 @@ from rlpost.data.sources.tallrec import to_prompt_completion
 from rlpost.distributed import is_main
 from rlpost.eval.binary import binary_metrics
 from rlpost.io import write_json
+from rlpost.runtime.adapters import restore_adapter
 from rlpost.runtime.model import build_peft, load_policy
 from rlpost.runtime.trl_args import build_trl_args
 from rlpost.runtime.zero3 import full_parameters
@@ -66,7 +67,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     run_trainer(trainer, cfg, args.output_dir, final_dir=run_dir / "adapter_last")  # resumes a killed run
     train_s = time.perf_counter() - start
     if callback.best_step >= 0:
-        restore_best(trainer.model, run_dir / "adapter_best")
+        restore_adapter(trainer.model, run_dir / "adapter_best")
     results["test_after"] = score_rows(scorer, trainer.model, tokenizer, test, splits["test"], "test")
     results["train"] = {"steps": trainer.state.global_step, "train_time_s": train_s, "num_train": len(splits["train"]),
                         "best_step": callback.best_step, "best_valid_auc": callback.best_auc,
@@ -91,28 +92,6 @@ def score_rows(scorer: Any, model: Any, tokenizer: Any, rows: list[dict[str, str
         scores = scorer.score(model, tokenizer, [r["prompt"] for r in rows], desc=f"{split} AUC")
     return {**binary_metrics([r["label"] for r in labelled], scores, split=split, logits=True),
             "seconds": time.perf_counter() - start}
-
-
-def restore_best(model: Any, best_dir: Path) -> None:
-    """Put the weights saved in ``best_dir`` back into ``model``: a LoRA adapter, or the full model (``peft=none``)."""
-    from peft import PeftModel, set_peft_model_state_dict
-
-    if isinstance(model, PeftModel):
-        set_peft_model_state_dict(model, load_adapter_weights(best_dir))
-    else:  # full fine-tuning: adapter_best holds a whole checkpoint (possibly sharded, tied weights left out)
-        best = type(model).from_pretrained(best_dir, dtype=model.dtype)
-        model.load_state_dict(best.state_dict())
-
-
-def load_adapter_weights(adapter_dir: Path) -> dict[str, Any]:
-    """Read a saved adapter's state dict (safetensors, else the legacy .bin)."""
-    if (adapter_dir / "adapter_model.safetensors").is_file():
-        from safetensors.torch import load_file
-
-        return load_file(adapter_dir / "adapter_model.safetensors")
-    import torch
-
-    return torch.load(adapter_dir / "adapter_model.bin", map_location="cpu")
 
 
 def peak_memory_mb() -> float:
