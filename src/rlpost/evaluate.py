@@ -2,7 +2,7 @@
 
     rlpost-eval                                         # SmolLM2 on 200 held-out arithmetic problems
     rlpost-eval model.path=outputs/.../final data.path=../shared/data/gsm8k/test.jsonl \\
-        data.answer_parser=after_hashes eval.k=8
+        data.answer_parser=hashes eval.k=8
 
 Writes ``metrics.json`` and per-question ``samples.jsonl`` into the run directory.
 """

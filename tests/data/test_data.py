@@ -56,7 +56,7 @@ def test_load_jsonl_gsm8k_style(tmp_path):
         + json.dumps({"question": "q2", "answer": "#### 5"})
         + "\n"
     )
-    ds = load_file(str(p), answer_parser="after_hashes")
+    ds = load_file(str(p), answer_parser="hashes")
     assert ds["answer"] == ["1000", "5"]
     assert len(set(ds["prompt_id"])) == 2
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from rlpost.text.answers import extract_answer, parse_gold
+from rlpost.errors import ConfigError
+from rlpost.text.answers import extract_answer
 
 
 @pytest.mark.parametrize(
@@ -23,12 +24,13 @@ def test_extract_answer(text, fmt, expected):
 
 
 def test_extract_answer_rejects_unknown_format():
-    with pytest.raises(ValueError, match="answer_format"):
+    with pytest.raises(ConfigError, match="answer_format=.nope.: choose one of"):
         extract_answer("1", "nope")
 
 
-def test_parse_gold_formats():
-    assert parse_gold("a\n#### 72", "after_hashes") == "72"
-    assert parse_gold(r"so \boxed{7}", "boxed") == "7"
-    with pytest.raises(ValueError, match="answer_parser"):
-        parse_gold("1", "weird")
+def test_gold_field_formats():
+    assert extract_answer("a\n#### 72", "hashes") == "72"
+    assert extract_answer(r"so \boxed{7}", "boxed") == "7"
+    assert extract_answer(" 12 apples ", "none") == "12 apples"
+    with pytest.raises(ConfigError, match="data.answer_parser='weird'"):
+        extract_answer("1", "weird", key="data.answer_parser")

@@ -6,7 +6,7 @@ from typing import Any
 
 from rlpost.rewards.base import completion_text
 from rlpost.rewards.verify import math_equal
-from rlpost.text.answers import extract_answer
+from rlpost.text.answers import extract_answer, extractor
 
 
 class AccuracyReward:
@@ -22,6 +22,7 @@ class AccuracyReward:
     __name__ = "accuracy"
 
     def __init__(self, answer_format: str = "auto") -> None:
+        extractor(answer_format, f"reward.funcs.{self.__name__}.answer_format")  # a bad name fails at startup
         self.answer_format = answer_format
 
     def __call__(self, prompts: Any, completions: list[Any], answer: list[str | None], **_: Any) -> list[float | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rlpost.rewards.base import completion_text
-from rlpost.text.answers import extract_answer
+from rlpost.text.answers import extract_answer, extractor
 
 
 class AnswerFormatReward:
@@ -19,6 +19,7 @@ class AnswerFormatReward:
     __name__ = "format"
 
     def __init__(self, answer_format: str = "boxed") -> None:
+        extractor(answer_format, f"reward.funcs.{self.__name__}.answer_format")  # a bad name fails at startup
         self.answer_format = answer_format
 
     def __call__(self, prompts: Any, completions: list[Any], **_: Any) -> list[float | None]:

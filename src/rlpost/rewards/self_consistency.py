@@ -17,7 +17,7 @@ from rlpost.rewards.base import completion_text
 from rlpost.rewards.label_quality import GroupRecord, compute_label_metrics
 from rlpost.rewards.verify import math_equal
 from rlpost.rewards.vote import score_member, vote
-from rlpost.text.answers import extract_answer
+from rlpost.text.answers import extract_answer, extractor
 
 
 def group_spans(prompt_ids: Sequence[str], group_size: int | None = None) -> list[tuple[int, int]]:
@@ -96,6 +96,7 @@ class MajorityVoteReward:
                  gold_flag_column: str | None = "labeled", n_train: int | None = None,
                  num_generations: int | None = None) -> None:
         check_min_agreement(min_agreement)
+        extractor(answer_format, "reward.funcs.self_consistency.answer_format")
         if n_train is not None and n_train < 1:
             raise ConfigError(f"reward.funcs.self_consistency.n_train={n_train} must be >= 1 (or null)")
         if num_generations is not None and num_generations < 2:

@@ -1,8 +1,15 @@
-"""Pure answer extractors: text -> final answer string, or None when nothing parsable is found."""
+"""Answer extractors: text -> final answer string, or None when nothing parsable is found.
+
+One table, :data:`EXTRACTORS`, and one vocabulary for completions (``*.answer_format``) and gold fields
+(``data.answer_parser``) alike.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+from rlpost.errors import ConfigError
 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
 _ANSWER_IS = re.compile(r"answer\s*(?:is|:|=)\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?(?:/\d+)?)", re.IGNORECASE)
@@ -60,50 +67,74 @@ def extract_last_number(text: str) -> str | None:
     return found[-1].replace(",", "").rstrip(".") if found else None
 
 
-def extract_answer(text: str, answer_format: str = "auto") -> str | None:
-    """Final answer of a completion.
+def extract_answer_is(text: str) -> str | None:
+    """The number after the last "the answer is" (or ``answer:`` / ``answer =``), commas removed.
 
-    Args:
-        text: the completion.
-        answer_format: ``boxed``, ``hashes``, ``last_number``, or ``auto`` (boxed, then ``####``,
-            then "the answer is X", then the last number).
+    Example:
+        >>> extract_answer_is("I think 3. The answer is 1,024.")
+        '1024'
+    """
+    m = _ANSWER_IS.findall(text)
+    return m[-1].replace(",", "") if m else None
+
+
+def extract_as_is(text: str) -> str | None:
+    """The whole text, stripped (gold fields that hold just the answer; free-form completions)."""
+    return text.strip() or None
+
+
+def extract_auto(text: str) -> str | None:
+    """``boxed``, then ``hashes``, then ``answer_is``, then ``last_number``: the first that finds an answer.
+
+    Example:
+        >>> extract_auto("7 * 8 = 56, the answer is 56.")
+        '56'
+    """
+    for extract in (extract_boxed, extract_after_hashes, extract_answer_is):
+        found = extract(text)
+        if found is not None:
+            return found
+    return extract_last_number(text)
+
+
+EXTRACTORS: dict[str, Callable[[str], str | None]] = {
+    "none": extract_as_is,
+    "boxed": extract_boxed,
+    "hashes": extract_after_hashes,
+    "answer_is": extract_answer_is,
+    "last_number": extract_last_number,
+    "auto": extract_auto,
+}
+RENAMED = {"after_hashes": "hashes"}
+
+
+def extractor(name: str, key: str = "answer_format") -> Callable[[str], str | None]:
+    """The extractor called ``name``; a one-line ConfigError naming the config ``key`` otherwise.
+
+    Example:
+        >>> extractor("hashes")("#### 7")
+        '7'
+        >>> extractor("after_hashes", "data.answer_parser")
+        Traceback (most recent call last):
+        ...
+        rlpost.errors.ConfigError: data.answer_parser=after_hashes was renamed: use hashes
+    """
+    if name in RENAMED:
+        raise ConfigError(f"{key}={name} was renamed: use {RENAMED[name]}")
+    if name not in EXTRACTORS:
+        raise ConfigError(f"{key}={name!r}: choose one of {', '.join(EXTRACTORS)}")
+    return EXTRACTORS[name]
+
+
+def extract_answer(text: str, answer_format: str = "auto", key: str = "answer_format") -> str | None:
+    """Final answer of a completion or gold field with the extractor ``answer_format`` (see :data:`EXTRACTORS`).
 
     Example:
         >>> extract_answer("7 * 8 = 56, the answer is 56.")
         '56'
         >>> extract_answer(r"\\boxed{3}", "boxed")
         '3'
-    """
-    if answer_format == "boxed":
-        return extract_boxed(text)
-    if answer_format == "hashes":
-        return extract_after_hashes(text)
-    if answer_format == "last_number":
-        return extract_last_number(text)
-    if answer_format != "auto":
-        raise ValueError(f"answer_format={answer_format!r}: choose boxed, hashes, last_number or auto")
-    for found in (extract_boxed(text), extract_after_hashes(text)):
-        if found is not None:
-            return found
-    m = _ANSWER_IS.findall(text)
-    if m:
-        return m[-1].replace(",", "")
-    return extract_last_number(text)
-
-
-def parse_gold(text: str, parser: str = "none") -> str | None:
-    """Gold answer from a dataset field: ``none`` (as is), ``after_hashes`` (GSM8K), ``boxed`` (MATH), ``last_number``.
-
-    Example:
-        >>> parse_gold("work...\\n#### 18", "after_hashes")
+        >>> extract_answer("work...\\n#### 18", "hashes")
         '18'
     """
-    if parser == "none":
-        return text.strip() or None
-    if parser == "after_hashes":
-        return extract_after_hashes(text)
-    if parser == "boxed":
-        return extract_boxed(text)
-    if parser == "last_number":
-        return extract_last_number(text)
-    raise ValueError(f"data.answer_parser={parser!r}: choose none, after_hashes, boxed or last_number")
+    return extractor(answer_format, key)(text)

@@ -66,8 +66,9 @@ def normalise_rows(
     """
     from datasets import Dataset
 
-    from rlpost.text.answers import parse_gold
+    from rlpost.text.answers import extractor
 
+    parse_gold = extractor(answer_parser, "data.answer_parser")
     out = []
     flags = [c for c in bool_columns if any(c in row for row in rows)]
     for i, row in enumerate(rows, 1):
@@ -76,7 +77,7 @@ def normalise_rows(
         question = str(row[question_field])
         answer = row.get(answer_field) if answer_field else None
         if answer is not None and answer != "":
-            answer = parse_gold(str(answer), answer_parser)
+            answer = parse_gold(str(answer))
             if answer is None:
                 raise DataError(f"{origin}: row {i}: cannot parse gold answer with answer_parser={answer_parser}")
         else:

@@ -21,7 +21,7 @@ from rlpost.rollout.build import build_engine
 from rlpost.rollout.sampling import RolloutEngine, SamplingSettings
 from rlpost.runtime.modes import inference_mode
 from rlpost.runtime.zero3 import full_parameters
-from rlpost.text.answers import extract_answer
+from rlpost.text.answers import extract_answer, extractor
 from rlpost.types import Sample
 
 logger = logging.getLogger(__name__)
@@ -145,6 +145,7 @@ def evaluate_model(
     task = eval_cfg.get("task", "answers")
     if task not in ("answers", "instruction_following"):
         raise ConfigError(f"eval.task={task!r}: choose answers or instruction_following")
+    extractor(eval_cfg.answer_format, "eval.answer_format")  # a bad name fails before any generation
     with inference_mode(model), full_parameters(model):
         engine = build_engine(model, tokenizer, rollout_cfg, batch_size=eval_cfg.batch_size,
                               autocast_dtype=eval_cfg.autocast_dtype, seed=seed)
