@@ -61,6 +61,51 @@ class TimeBudgetCallback(TrainerCallback):
         return control
 
 
+class PatienceStopper:
+    """Early-stopping bookkeeping: evaluate every ``every`` steps, keep the best value and its step, stop after
+    ``patience`` evaluations without a gain of more than ``min_delta`` (``patience=0``: never stop).
+
+    The base of GRPO's validation stopper (:mod:`rlpost.methods.grpo.guards.early_stopping`) and SFT's AUC stopper
+    (:mod:`rlpost.methods.sft.auc_stopping`); each keeps the keys its checkpoints were written with and resumes by
+    setting ``best_step``, ``best_value`` and ``misses`` back.
+
+    Example:
+        >>> stopper = PatienceStopper(every=2, patience=2)
+        >>> [stopper.record(step, v) for step, v in [(0, 0.5), (2, 0.7), (4, 0.6), (6, 0.7)]]
+        [True, True, False, False]
+        >>> stopper.best_step, stopper.best_value, stopper.misses, stopper.out_of_patience
+        (2, 0.7, 2, True)
+        >>> stopper.due(4), stopper.due(5), stopper.due(5, last_step=5)
+        (True, False, True)
+    """
+
+    def __init__(self, every: int, patience: int, min_delta: float = 0.0) -> None:
+        self.every, self.patience, self.min_delta = every, patience, min_delta
+        self.best_step, self.best_value, self.misses = -1, -math.inf, 0
+
+    @property
+    def has_best(self) -> bool:
+        """Whether any evaluation was recorded."""
+        return self.best_step >= 0
+
+    @property
+    def out_of_patience(self) -> bool:
+        """``patience`` evaluations in a row brought no gain (never when ``patience`` is 0)."""
+        return bool(self.patience) and self.misses >= self.patience
+
+    def due(self, step: int, last_step: int | None = None) -> bool:
+        """An evaluation is due at ``step``: every ``every`` steps, and at ``last_step`` when given."""
+        return step % self.every == 0 or (last_step is not None and step >= last_step)
+
+    def record(self, step: int, value: float) -> bool:
+        """Count one evaluation; True when ``value`` is the new best (more than ``min_delta`` above it)."""
+        if value > self.best_value + self.min_delta:
+            self.best_step, self.best_value, self.misses = step, value, 0
+            return True
+        self.misses += 1
+        return False
+
+
 def build_callbacks(max_train_minutes: float | None, snapshot_minutes: Any, run_dir: str | Path) -> list[Any]:
     """The wall-clock callback when a budget (``max_train_minutes``) or snapshots (``snapshot_minutes``) are set."""
     callbacks: list[Any] = []

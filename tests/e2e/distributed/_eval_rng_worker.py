@@ -17,7 +17,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rlpost.data.sources.arith import generate_arithmetic
 from rlpost.data.templates import ChatTemplate
-from rlpost.methods.grpo.guards.monitors import EarlyStopping
+from rlpost.methods.grpo.guards.early_stopping import EarlyStopping
 
 
 def main() -> None:

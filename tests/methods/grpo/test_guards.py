@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from rlpost.errors import ConfigError, DataError
-from rlpost.methods.grpo.guards.monitors import SHARE_KEY, CollapseDetector, CollapseThresholds, detect_collapse
+from rlpost.methods.grpo.guards.collapse import SHARE_KEY, CollapseDetector, CollapseThresholds, detect_collapse
 from rlpost.methods.grpo.guards.pseudo_labels import (
     attach_labels,
     compute_base_labels,
@@ -127,7 +127,7 @@ def test_early_stopping_keeps_and_restores_the_best_weights(monkeypatch, tmp_pat
     import torch
 
     import rlpost.eval.tasks.math_qa
-    from rlpost.methods.grpo.guards.monitors import EarlyStopping
+    from rlpost.methods.grpo.guards.early_stopping import EarlyStopping
 
     scores = iter([0.5, 0.7, 0.6, 0.4])
     monkeypatch.setattr(rlpost.eval.tasks.math_qa, "evaluate_model", lambda *a, **k: {"accuracy": next(scores)})
@@ -171,7 +171,7 @@ def test_early_stopping_state_survives_a_resume(monkeypatch, tmp_path) -> None:
     import torch
 
     import rlpost.eval.tasks.math_qa
-    from rlpost.methods.grpo.guards.monitors import EarlyStopping
+    from rlpost.methods.grpo.guards.early_stopping import EarlyStopping
 
     scores = iter([0.5, 0.7, 0.6])
     monkeypatch.setattr(rlpost.eval.tasks.math_qa, "evaluate_model", lambda *a, **k: {"accuracy": next(scores)})
@@ -219,7 +219,7 @@ def test_best_checkpoint_is_never_ranked_by_a_pseudo_reward(tmp_path, overrides,
     import json
 
     from rlpost.checkpoint.commit import COMPLETE_MARKER, commit_callback
-    from rlpost.methods.grpo.guards.monitors import EarlyStopping
+    from rlpost.methods.grpo.guards.early_stopping import EarlyStopping
     from rlpost.methods.grpo.guards.setup import checkpoint_ranking
     from rlpost.rewards.build import build_rewards
     from tests.conftest import compose_recipe

@@ -24,6 +24,7 @@ from rlpost.distributed import is_main
 from rlpost.errors import DataError
 from rlpost.eval.binary import binary_metrics
 from rlpost.io import copy_dir, read_json, write_dir, write_json
+from rlpost.runtime.callbacks import PatienceStopper
 from rlpost.runtime.zero3 import full_parameters
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ BEST_INFO = "rlpost_best.json"  # in adapter_best: which step and AUC the adapte
 CHECKPOINT_BEST = Path("rlpost_auc") / "adapter_best"
 
 
-class AucEarlyStopping(TrainerCallback):
+class AucEarlyStopping(PatienceStopper, TrainerCallback):
     """Score the validation prompts every ``eval_steps``; save the best adapter; stop after ``patience`` misses.
 
     Args:
@@ -54,11 +55,16 @@ class AucEarlyStopping(TrainerCallback):
     def __init__(self, eval_steps: int = 10, patience: int = 10, eval_at_start: bool = True, *, scorer: Any,
                  tokenizer: Any, prompts: Sequence[str], labels: Sequence[int], save_dir: str | Path,
                  log_fn: Callable[[dict[str, float]], None] | None = None) -> None:
-        self.eval_steps, self.patience, self.eval_at_start = eval_steps, patience, eval_at_start
+        super().__init__(eval_steps, patience)
+        self.eval_steps, self.eval_at_start = eval_steps, eval_at_start
         self.scorer, self.tokenizer, self.prompts, self.labels = scorer, tokenizer, list(prompts), list(labels)
         self.save_dir, self.log_fn = Path(save_dir), log_fn
-        self.best_auc, self.best_step, self.misses = float("-inf"), -1, 0
         self.history: list[dict[str, float]] = []
+
+    @property
+    def best_auc(self) -> float:
+        """The best validation AUC so far (-inf before the first evaluation)."""
+        return self.best_value
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
         if state.global_step > 0:  # HF resumed from checkpoint-<global_step>
@@ -67,9 +73,9 @@ class AucEarlyStopping(TrainerCallback):
             self.evaluate(model, state, control)
 
     def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
-        if self.patience and self.misses >= self.patience:  # resumed after patience ran out: stop, score no more
+        if self.out_of_patience:  # resumed after patience ran out: stop, score no more
             control.should_training_stop = True
-        elif state.global_step % self.eval_steps == 0 or state.global_step >= state.max_steps:
+        elif self.due(state.global_step, last_step=state.max_steps):
             self.evaluate(model, state, control)
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -77,10 +83,10 @@ class AucEarlyStopping(TrainerCallback):
         if not is_main():
             return
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if self.best_step >= 0 and self.save_dir.is_dir():
+        if self.has_best and self.save_dir.is_dir():
             copy_dir(self.save_dir, checkpoint / CHECKPOINT_BEST)
         write_json(checkpoint / AUC_STATE, {
-            "best_auc": self.best_auc if self.best_step >= 0 else None, "best_step": self.best_step,
+            "best_auc": self.best_value if self.has_best else None, "best_step": self.best_step,
             "misses": self.misses, "history": self.history}, sort_keys=True)
 
     def restore(self, checkpoint: Path) -> None:
@@ -91,7 +97,7 @@ class AucEarlyStopping(TrainerCallback):
             return
         saved = read_json(path)
         self.best_step, self.misses, self.history = saved["best_step"], saved["misses"], saved["history"]
-        self.best_auc = float("-inf") if saved["best_auc"] is None else saved["best_auc"]
+        self.best_value = float("-inf") if saved["best_auc"] is None else saved["best_auc"]
         logger.info("restored validation AUC state at %s: best %.4f at step %d, %d evaluations without gain",
                     checkpoint.name, self.best_auc, self.best_step, self.misses)
         saved_best = checkpoint / CHECKPOINT_BEST
@@ -114,14 +120,11 @@ class AucEarlyStopping(TrainerCallback):
                         metrics["accuracy"])
             if self.log_fn is not None:
                 self.log_fn({f"sft/valid_{k}": v for k, v in metrics.items()})
-            improved = metrics["auc"] > self.best_auc
-            if improved:
-                self.best_auc, self.best_step, self.misses = metrics["auc"], state.global_step, 0
-                if is_main():
-                    self.save_best(model)
+            improved = self.record(state.global_step, metrics["auc"])
+            if improved and is_main():
+                self.save_best(model)
         if not improved:
-            self.misses += 1
-            if self.patience and self.misses >= self.patience:
+            if self.out_of_patience:
                 logger.info("early stopping at step %d: no valid AUC gain for %d evaluations (best %.4f at step %d)",
                             state.global_step, self.misses, self.best_auc, self.best_step)
                 control.should_training_stop = True

@@ -13,8 +13,10 @@ from omegaconf import OmegaConf
 
 from rlpost.checkpoint.commit import BestBy
 from rlpost.errors import ConfigError
-from rlpost.methods.grpo.guards.monitors import CollapseDetector, EarlyStopping, write_report
+from rlpost.methods.grpo.guards.collapse import CollapseDetector
+from rlpost.methods.grpo.guards.early_stopping import EarlyStopping
 from rlpost.methods.grpo.guards.pseudo_labels import attach_labels, compute_base_labels, label_accuracy
+from rlpost.methods.grpo.guards.report import write_report
 
 logger = logging.getLogger(__name__)
 
