@@ -14,7 +14,7 @@ import pytest
 
 from rlpost.methods.grpo.rollout_func import rlpost_rollout
 from rlpost.rollout.hf import HFEngine
-from rlpost.rollout.sampling import SamplingParams
+from rlpost.rollout.sampling import SamplingSettings
 
 torch = pytest.importorskip("torch")
 
@@ -33,7 +33,7 @@ def model_tok(tiny_model_dir: Path):
 def test_hf_engine_restores_padding_side(model_tok) -> None:
     model, tok = model_tok
     engine = HFEngine(model.eval(), tok, max_batch_size=8, autocast_dtype=None, show_progress=False)
-    groups = engine.generate(PROMPTS, SamplingParams(n=2, max_new_tokens=4, temperature=1.0, seed=1))
+    groups = engine.generate(PROMPTS, SamplingSettings(n=2, max_new_tokens=4, temperature=1.0, seed=1))
     assert [len(g.completions) for g in groups] == [2, 2]
     assert (tok.padding_side, tok.truncation_side) == ("right", "right")
 
@@ -43,9 +43,8 @@ def test_rlpost_rollout_restores_the_trainers_tokenizer_and_train_mode(model_tok
     model.train()
     trainer = SimpleNamespace(
         model=model, processing_class=tok, accelerator=SimpleNamespace(unwrap_model=lambda m: m),
-        repetition_penalty=1.0, min_p=None, temperature=1.0, top_p=1.0, top_k=0, max_completion_length=4,
-        args=SimpleNamespace(bf16=False, fp16=False))
-    out = rlpost_rollout(PROMPTS + PROMPTS[:1], trainer)
+        repetition_penalty=1.0, min_p=None, args=SimpleNamespace(bf16=False, fp16=False))
+    out = rlpost_rollout(PROMPTS + PROMPTS[:1], trainer, SamplingSettings(temperature=1.0, max_new_tokens=4))
     assert len(out["completion_ids"]) == 3 and all(len(ids) > 0 for ids in out["prompt_ids"])
     assert (tok.padding_side, tok.truncation_side) == ("right", "right")
     assert model.training
