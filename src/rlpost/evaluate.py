@@ -38,10 +38,11 @@ def run(cfg: DictConfig) -> dict[str, float]:
 
 
 def _task(cfg: DictConfig) -> Any:
-    from rlpost.eval.tasks.math_qa import format_metrics
+    from rlpost.eval.results import format_section
+    from rlpost.eval.tasks.math_qa import task_kind
 
     metrics = run(cfg)
-    logger.info(format_metrics("eval", metrics))
+    logger.info(format_section(task_kind(cfg.eval), "eval", metrics))
     logger.info("metrics and samples in %s", cfg.run_dir)
     return metrics
 
