@@ -24,6 +24,7 @@ from rlpost.checkpoint.stages import run_stage
 from rlpost.distributed import broadcast_object, is_main
 from rlpost.eval.results import format_summary
 from rlpost.io import write_json
+from rlpost.runtime.hardware import peak_memory_mb
 from rlpost.tracking import start_run
 
 logger = logging.getLogger(__name__)
@@ -120,13 +121,3 @@ def evaluation_stage(run: Run, evaluator: Evaluator, policy: Any, stage: str, ca
     run.tracker.log({f"eval_{stage}/{k}": v for k, v in metrics.items()})
     return metrics
 
-
-def peak_memory_mb() -> float:
-    """Peak GPU memory allocated (CUDA) or the process's peak resident memory (CPU), in MiB."""
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated() / 2**20
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -34,3 +34,19 @@ def format_metrics(name: str, m: dict[str, float]) -> str:
     se = f" ± {m['auc_se']:.4f}" if "auc_se" in m else ""
     return (f"{name}: AUC {m['auc']:.4f}{se}, accuracy {m['accuracy']:.4f}, log-loss {m['log_loss']:.4f} "
             f"(n={m['n']:.0f})")
+
+
+def evaluate_test_split(model: Any, tokenizer: Any, data_cfg: Any, scorer_cfg: Any, seed: int) -> dict[str, float]:
+    """``rlpost-eval eval=yes_no data=tallrec_*``: the scorer's metrics on the test split of ``data.splits``."""
+    from hydra.utils import instantiate
+
+    from rlpost.data.sources.tallrec import to_prompt_completion
+
+    splits = instantiate(data_cfg.splits, seed=seed)
+    rows = to_prompt_completion(splits["test"], instantiate(data_cfg.prompt), tokenizer)
+    return score_rows(instantiate(scorer_cfg), model, tokenizer, rows, splits["test"], "test")
+
+
+def is_yes_no(eval_cfg: Any) -> bool:
+    """The eval config is this task's (``conf/eval/yes_no.yaml``: it names a ``scorer``)."""
+    return eval_cfg.get("scorer") is not None
