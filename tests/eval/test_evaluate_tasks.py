@@ -32,7 +32,7 @@ def test_yes_no_on_a_tallrec_split(tmp_path, tiny_model_dir):
     cfg = pipeline_cfg("evaluate", [f"model.path={tiny_model_dir}", "data=tallrec_movie", "eval=yes_no",
                                     *[f"data.splits.{s}_path={TALLREC / f'{s}.json'}" for s in ("train", "valid",
                                                                                                  "test")],
-                                    "eval.scorer.multi_token=first"], tmp_path)
+                                    "data.splits.num_train=4", "eval.scorer.multi_token=first"], tmp_path)
     metrics = run(cfg)
     test_rows = json.loads((TALLREC / "test.json").read_text())
     assert eval_kind(cfg.eval) == "yes_no" and metrics["n"] == len(test_rows)
