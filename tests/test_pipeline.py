@@ -28,7 +28,7 @@ def _method(calls: list[str], cache_after: bool = False) -> Method:
 
 
 def _cfg(run_dir: Path, **eval_cfg):
-    return OmegaConf.create({"seed": 0, "run_dir": str(run_dir), "logger": {"report_to": "none"},
+    return OmegaConf.create({"seed": 0, "run_dir": str(run_dir), "run_name": "t", "logger": {"report_to": "none"},
                              "eval": {"before": True, "after": True, **eval_cfg}})
 
 
