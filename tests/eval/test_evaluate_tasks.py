@@ -19,7 +19,7 @@ def test_math_qa(tmp_path, tiny_model_dir):
     data = tmp_path / "q.jsonl"
     data.write_text("\n".join(json.dumps({"question": f"What is {i} + 1?", "answer": str(i + 1)}) for i in range(3)))
     cfg = pipeline_cfg("evaluate", [f"model.path={tiny_model_dir}", "data=file", f"data.path={data}", "eval.k=2",
-                                    "eval.max_new_tokens=4"], tmp_path)
+                                    "eval.sampling.max_new_tokens=4"], tmp_path)
     metrics = run(cfg)
     assert eval_kind(cfg.eval) == "math_qa" and metrics["n_questions"] == 3 and "maj@2" in metrics
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics

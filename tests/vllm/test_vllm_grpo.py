@@ -155,7 +155,7 @@ def test_grpo_evaluations_follow_rollout_vllm_and_match_the_hf_engine(tmp_path, 
         return engine
 
     monkeypatch.setattr(math_qa, "build_engine", spy_build)
-    cfg = _cfg(tmp_path, vllm_model_dir, ["eval=math_qa", "eval.k=1", "eval.max_new_tokens=6",
+    cfg = _cfg(tmp_path, vllm_model_dir, ["eval=math_qa", "eval.k=1", "eval.sampling.max_new_tokens=6",
                                           "eval.autocast_dtype=null", "trainer.max_steps=1"])
     results = run(cfg)
     assert set(results) >= {"before", "after"} and engines == ["VLLMEngine", "VLLMEngine"]
