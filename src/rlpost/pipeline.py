@@ -13,7 +13,6 @@ are the same); a method whose trained policy is an immutable directory (DivPO) r
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import Any
 from rlpost.checkpoint.stages import run_stage
 from rlpost.distributed import broadcast_object, is_main
 from rlpost.eval.results import format_summary
-from rlpost.io import write_json
+from rlpost.io import read_json, write_json
 from rlpost.runtime.hardware import peak_memory_mb
 from rlpost.tracking import start_run
 
@@ -117,7 +116,7 @@ def evaluation_stage(run: Run, evaluator: Evaluator, policy: Any, stage: str, ca
         run_stage(f"eval_{stage}", output, build, main_only=not evaluator.every_rank)
     else:
         build()
-    metrics = broadcast_object(json.loads(output.read_text()) if is_main() else None)
+    metrics = broadcast_object(read_json(output) if is_main() else None)
     run.tracker.log({f"eval_{stage}/{k}": v for k, v in metrics.items()})
     return metrics
 
