@@ -56,8 +56,8 @@ def run_arm(name: str, args: argparse.Namespace, work: Path, first: bool) -> dic
     except UserError as err:
         return {"error": str(err), "wall_s": time.perf_counter() - start}
     wall = time.perf_counter() - start
-    rounds = results["rounds"]
-    return {"after": results.get("eval_after", {}), "before": results.get("eval_before"), "rounds": rounds,
+    rounds = results["divpo"]["rounds"]
+    return {"after": results.get("after", {}), "before": results.get("before"), "rounds": rounds,
             "wall_s": wall,
             "tokens_per_s": sum(r["tokens_per_s"] for r in rounds) / len(rounds),
             "generate_s_per_round": sum(r["generate_s"] for r in rounds) / len(rounds),

@@ -16,9 +16,9 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, float]:
     def stats(values: list[float]) -> tuple[float, float]:
         return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
-    auc_m, auc_s = stats([r["test_after"]["auc"] for r in runs])
-    return {"auc_mean": auc_m, "auc_std": auc_s, "acc_mean": stats([r["test_after"]["accuracy"] for r in runs])[0],
-            "train_time_s_mean": stats([r["train"]["train_time_s"] for r in runs])[0],
+    auc_m, auc_s = stats([r["after"]["auc"] for r in runs])
+    return {"auc_mean": auc_m, "auc_std": auc_s, "acc_mean": stats([r["after"]["accuracy"] for r in runs])[0],
+            "train_time_s_mean": stats([r["train"]["runtime_s"] for r in runs])[0],
             "peak_memory_mb_max": max(r["train"]["peak_memory_mb"] for r in runs), "seeds": len(runs),
             "steps_mean": stats([r["train"]["steps"] for r in runs])[0]}
 
@@ -61,10 +61,10 @@ def run_table(results: dict[str, Any]) -> list[str]:
              "|---|---|---|---|---|---|---|---|"]
     for task, res in results["tasks"].items():
         for r in res["runs"]:
-            t, tr = r["test_after"], r["train"]
+            t, tr, sft = r["after"], r["train"], r["sft"]
             lines.append(f"| {task} | {r['size']} | {r['seed']} | {t['auc']:.3f} | {t['accuracy']:.3f} "
-                         f"| {tr['best_step']} / {tr['steps']} | {tr['best_valid_auc']:.3f} "
-                         f"| {tr['train_time_s']:.0f} |")
+                         f"| {sft['best_step']} / {tr['steps']} | {sft['best_valid_auc']:.3f} "
+                         f"| {tr['runtime_s']:.0f} |")
     return lines
 
 
@@ -123,7 +123,7 @@ def plot_auc_vs_n(results: dict[str, Any], path: Path) -> None:
     for ax, task in zip(axes[0], tasks, strict=True):
         res = results["tasks"][task]
         sizes = sorted(int(n) for n in res["sft"])
-        ax.scatter([r["size"] for r in res["runs"]], [r["test_after"]["auc"] for r in res["runs"]], s=14,
+        ax.scatter([r["size"] for r in res["runs"]], [r["after"]["auc"] for r in res["runs"]], s=14,
                    color="tab:blue", alpha=0.5, label="LoRA SFT, one seed")
         ax.errorbar(sizes, [res["sft"][str(n)]["auc_mean"] for n in sizes],
                     yerr=[res["sft"][str(n)]["auc_std"] for n in sizes], color="tab:blue", marker="o", capsize=4,

@@ -2,7 +2,7 @@
 
 Both arms score the same held-out arithmetic questions (the default ``rlpost-eval`` data: ``generate_arithmetic``,
 seed 1234, the ``conf/data/arith.yaml`` chat template) with one greedy completion plus ``k`` samples per question
-(``conf/eval/default.yaml`` settings: temperature, top-p, ``max_new_tokens``, batch size, bf16 autocast), in this
+(``conf/eval/math_qa.yaml`` settings: temperature, top-p, ``max_new_tokens``, batch size, bf16 autocast), in this
 process, with the model loaded once:
 
 - ``rlpost``: :func:`rlpost.eval.tasks.math_qa.evaluate_model`, the call ``rlpost-eval`` makes after loading

@@ -80,7 +80,7 @@ def run_engine(args: argparse.Namespace, engine: str, work: Path, variant: list[
             "loss": [h.get("loss") for h in logged], "reward": [h.get("reward") for h in logged],
             "frac_reward_zero_std": statistics.mean(h.get("frac_reward_zero_std", 0.0) for h in logged),
             "zero_adv_rows_skipped": statistics.mean(h.get("zero_adv_rows_skipped", 0.0) for h in logged),
-            "s_per_step_mean": train["train_runtime_s"] / max(train["steps"], 1),
+            "s_per_step_mean": train["runtime_s"] / max(train["steps"], 1),
             "s_per_step_median_after_first": median_after_warmup(steps),
             "peak_rss_mib": json.loads((rss_dir / "rank0.json").read_text())["peak_rss_mib"],
             "wall_s_including_startup": time.time() - start}

@@ -40,7 +40,7 @@ def summarise(run: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     history = json.loads((run_dir / "log_history.json").read_text())
     step_times = [h["step_time"] for h in history if "step_time" in h]
     return {"wall_s": run["wall_s"], "peak_rss_mb": run["peak_rss_mb"],
-            "train_runtime_s": metrics["train"]["train_runtime_s"], "steps": metrics["train"]["steps"],
+            "train_runtime_s": metrics["train"]["runtime_s"], "steps": metrics["train"]["steps"],
             "step_times_s": step_times, "before": metrics.get("before", {}), "after": metrics.get("after", {}),
             "precision": precision_line(run_dir)}
 

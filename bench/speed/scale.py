@@ -65,7 +65,7 @@ def run_setting(args: argparse.Namespace, name: str, work: Path) -> dict:
     rss = [json.loads((rss_dir / f"rank{r}.json").read_text())["peak_rss_mib"] for r in range(nproc)]
     return {"setting": name, "processes": nproc, "launch": launch, "steps": metrics["steps"],
             "per_device_batch": args.global_batch // nproc, "global_batch": args.global_batch,
-            "s_per_step_mean": metrics["train_runtime_s"] / max(metrics["steps"], 1),
+            "s_per_step_mean": metrics["runtime_s"] / max(metrics["steps"], 1),
             "s_per_step_median_after_first": statistics.median(step_times[1:]) if len(step_times) > 1 else None,
             "peak_rss_mib_per_process": [round(x, 1) for x in rss], "wall_s_including_startup": round(wall, 1),
             "threads_per_process": threads, "load_avg_1min_before": round(load, 2)}

@@ -20,28 +20,45 @@ logger = logging.getLogger("rlpost")
 
 
 def run(cfg: DictConfig) -> dict[str, float]:
-    """Load the model and dataset and evaluate; returns the metrics."""
-    from hydra.utils import instantiate
+    """Load the model and dataset and evaluate with the task ``eval=`` picks; returns the metrics."""
     from transformers import set_seed
 
     from rlpost.config.validate import validate
-    from rlpost.data.build import build_eval_dataset
-    from rlpost.eval.tasks.math_qa import evaluate_model
     from rlpost.runtime.model import load_policy
 
     validate(cfg)
     set_seed(cfg.seed)
     model, tokenizer = load_policy(cfg.model)
+    if eval_kind(cfg.eval) == "yes_no":
+        from rlpost.eval.results import save_evaluation
+        from rlpost.eval.tasks.yes_no import evaluate_test_split
+
+        metrics = evaluate_test_split(model, tokenizer, cfg.data, cfg.eval.scorer, cfg.seed)
+        save_evaluation(cfg.run_dir, metrics, [])
+        return metrics
+    from hydra.utils import instantiate
+
+    from rlpost.data.build import build_eval_dataset
+    from rlpost.eval.tasks.math_qa import evaluate_model
+
     dataset = build_eval_dataset(cfg.data, cfg.seed)
     return evaluate_model(model, tokenizer, dataset, instantiate(cfg.data.template), cfg.eval, cfg.run_dir, cfg.seed,
                           rollout_cfg=cfg.get("rollout"))
 
 
+def eval_kind(eval_cfg: DictConfig) -> str:
+    """``yes_no``, ``math_qa`` or ``instruction_following``: the task the ``eval`` config group describes."""
+    from rlpost.eval.tasks.math_qa import task_kind
+    from rlpost.eval.tasks.yes_no import is_yes_no
+
+    return "yes_no" if is_yes_no(eval_cfg) else task_kind(eval_cfg)
+
+
 def _task(cfg: DictConfig) -> Any:
-    from rlpost.eval.tasks.math_qa import format_metrics
+    from rlpost.eval.results import format_section
 
     metrics = run(cfg)
-    logger.info(format_metrics("eval", metrics))
+    logger.info(format_section(eval_kind(cfg.eval), "eval", metrics))
     logger.info("metrics and samples in %s", cfg.run_dir)
     return metrics
 

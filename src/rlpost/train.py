@@ -18,21 +18,17 @@ logger = logging.getLogger("rlpost")
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Validate the config, then call ``cfg.pipeline`` and print a before/after summary."""
+    """Validate the config, then call ``cfg.pipeline`` (which prints the summary, rlpost.eval.results)."""
     from hydra.utils import get_method
 
     from rlpost.config.validate import validate
     from rlpost.distributed import is_main, world_size
-    from rlpost.eval.tasks.math_qa import format_metrics
     from rlpost.runtime.trl_patches import compact_fused_head_on_cpu
 
     validate(cfg, world_size=world_size())
     compact_fused_head_on_cpu()
     results = get_method(cfg.pipeline)(cfg)
     if is_main():
-        for stage in ("before", "after"):
-            if stage in results:
-                logger.info(format_metrics(f"held-out {stage:>6}", results[stage]))
         logger.info("run directory: %s", cfg.run_dir)
     return results
 

@@ -52,9 +52,10 @@ def _adapter(path: Path) -> dict:
 
 
 def _train_facts(run_dir: Path) -> dict:
-    train = json.loads((run_dir / "metrics.json").read_text())["train"]
-    history = [{k: v for k, v in h.items() if k != "seconds"} for h in train["valid_history"]]
-    return {"steps": train["steps"], "best_step": train["best_step"], "best_valid_auc": train["best_valid_auc"],
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    sft = metrics["sft"]
+    history = [{k: v for k, v in h.items() if k != "seconds"} for h in sft["valid_history"]]
+    return {"steps": metrics["train"]["steps"], "best_step": sft["best_step"], "best_valid_auc": sft["best_valid_auc"],
             "history": history}
 
 

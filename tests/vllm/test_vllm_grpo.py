@@ -133,3 +133,38 @@ def test_offline_pseudo_labels_are_voted_by_the_vllm_engine_before_colocate_trai
                                         "sampling.max_new_tokens=4"]))
     assert calls and calls[0] == (4, 2), calls
     assert json.loads((tmp_path / "guards" / "base_labels.json").read_text())["rows"] == 4
+
+
+def test_grpo_evaluations_follow_rollout_vllm_and_match_the_hf_engine(tmp_path, vllm_model_dir, monkeypatch):
+    """rollout=vllm: the before/after held-out evaluations generate with rlpost's vLLM engine and give the HF
+    engine's greedy answers on the same weights (the base model before, final/ after)."""
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from rlpost.data.build import build_datasets
+    from rlpost.eval.tasks import math_qa
+    from rlpost.methods.grpo.pipeline import run
+    from rlpost.runtime.model import load_policy
+
+    engines = []
+    real_build = math_qa.build_engine
+
+    def spy_build(*args, **kwargs):
+        engine = real_build(*args, **kwargs)
+        engines.append(type(engine).__name__)
+        return engine
+
+    monkeypatch.setattr(math_qa, "build_engine", spy_build)
+    cfg = _cfg(tmp_path, vllm_model_dir, ["eval=math_qa", "eval.k=1", "eval.sampling.max_new_tokens=6",
+                                          "eval.autocast_dtype=null", "trainer.max_steps=1"])
+    results = run(cfg)
+    assert set(results) >= {"before", "after"} and engines == ["VLLMEngine", "VLLMEngine"]
+    monkeypatch.setattr(math_qa, "build_engine", real_build)
+    _, eval_ds = build_datasets(cfg.data, cfg.seed)
+    template = instantiate(cfg.data.template)
+    for stage, path in (("before", str(vllm_model_dir)), ("after", str(tmp_path / "final"))):
+        model, tok = load_policy(OmegaConf.create({"path": path}), for_training=False)
+        math_qa.evaluate_model(model, tok, eval_ds, template, cfg.eval, tmp_path / f"hf_{stage}", cfg.seed)
+        hf = [json.loads(x) for x in (tmp_path / f"hf_{stage}" / "samples.jsonl").read_text().splitlines()]
+        vl = [json.loads(x) for x in (tmp_path / f"eval_{stage}" / "samples.jsonl").read_text().splitlines()]
+        assert [r["greedy"] for r in vl] == [r["greedy"] for r in hf], stage

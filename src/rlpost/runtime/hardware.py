@@ -236,3 +236,14 @@ def describe_choices(choices: dict[str, tuple[Any, str | None]], device_type: st
     parts = [f"{k}={shown(req)} -> {res}" if shown(req) != str(res) else f"{k}={res}"
              for k, (req, res) in choices.items()]
     return f"precision ({_describe(device_type)}): " + ", ".join(parts)
+
+
+def peak_memory_mb() -> float:
+    """Peak GPU memory allocated (CUDA) or the process's peak resident memory (CPU), in MiB."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -28,8 +28,8 @@ def test_divpo_two_ranks_two_rounds(tmp_path: Path) -> None:
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert [r["round"] for r in metrics["rounds"]] == [0, 1]
+    assert [r["round"] for r in metrics["divpo"]["rounds"]] == [0, 1]
     # 2 ranks x batch 1: each DPO step consumes 2 pairs
-    assert all(r["train"]["steps"] == -(-r["pairs_kept"] // 2) for r in metrics["rounds"])
+    assert all(r["train"]["steps"] == -(-r["pairs_kept"] // 2) for r in metrics["divpo"]["rounds"])
     assert (run_dir / "round_1" / "policy" / "model.safetensors").is_file()
-    assert "unique/answer" in metrics["eval_after"]
+    assert "unique/answer" in metrics["after"]

@@ -46,16 +46,16 @@ def test_divpo_round_trains_and_resumes(tmp_path: Path) -> None:
     for name in ("candidates.jsonl", "scored.jsonl", "diversity.jsonl", "pairs.jsonl", "select_stats.json"):
         assert (rd / name).is_file(), name
     pairs = [json.loads(line) for line in (rd / "pairs.jsonl").read_text().splitlines()]
-    assert pairs and len(pairs) == results["rounds"][0]["pairs_kept"] <= 3
+    assert pairs and len(pairs) == results["divpo"]["rounds"][0]["pairs_kept"] <= 3
     for p in pairs:
         assert set(p) == {"prompt_id", "prompt", "chosen", "rejected", "meta"}
         assert p["prompt"][-1]["role"] == "user" and isinstance(p["chosen"], str)
         assert p["meta"]["chosen_reward"] > p["meta"]["rejected_reward"]
     candidates = json.loads((rd / "candidates.jsonl").read_text().splitlines()[0])
     assert len(candidates["completions"]) == 4 and "token_logprobs" not in candidates  # attribute rarity needs none
-    assert results["rounds"][0]["train"]["steps"] == 2
-    assert results["rounds"][0]["tokens_per_s"] > 0
-    assert "unique/mean_attribute" in results["eval_after"] and "quality/valid_rate" in results["eval_before"]
+    assert results["divpo"]["rounds"][0]["train"]["steps"] == 2
+    assert results["divpo"]["rounds"][0]["tokens_per_s"] > 0
+    assert "unique/mean_attribute" in results["after"] and "quality/valid_rate" in results["before"]
     base = load_weights(Path(resolve_model_path(cfg.model)))
     trained = load_weights(rd / "policy")
     assert any(not base[k].equal(trained[k]) for k in base), "DPO did not change the weights"
@@ -64,7 +64,7 @@ def test_divpo_round_trains_and_resumes(tmp_path: Path) -> None:
     stamps = {p.name: p.stat().st_mtime_ns for p in rd.iterdir() if p.is_file()}
     again = run(tiny_cfg(tmp_path / "run"))
     assert {p.name: p.stat().st_mtime_ns for p in rd.iterdir() if p.is_file()} == stamps
-    assert again["rounds"][0]["pairs_kept"] == results["rounds"][0]["pairs_kept"]
+    assert again["divpo"]["rounds"][0]["pairs_kept"] == results["divpo"]["rounds"][0]["pairs_kept"]
 
 
 def test_divpo_all_invalid_pools_fail_clearly_and_keep_stages(tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_divpo_lora_two_online_rounds(tmp_path: Path) -> None:
     cfg = tiny_cfg(tmp_path / "run", ["peft=lora", "algo.rounds=2", "eval.before=false", "eval.after=false",
                                       "trainer.max_steps=1"])
     results = run(cfg)
-    assert [r["round"] for r in results["rounds"]] == [0, 1]
+    assert [r["round"] for r in results["divpo"]["rounds"]] == [0, 1]
     # round 1 sampled from round 0's merged policy, and its training moved the weights again
     base = load_weights(Path(resolve_model_path(cfg.model)))
     r0, r1 = (load_weights(tmp_path / "run" / f"round_{r}" / "policy") for r in (0, 1))
@@ -101,10 +101,10 @@ def test_divpo_split_stages(tmp_path: Path) -> None:
 
     rd = tmp_path / "run" / "round_0"
     first = run(tiny_cfg(tmp_path / "run", ["stages=[generate,score,diversity,select]", "trainer.max_steps=1"]))
-    assert first["rounds"] == [] and "eval_after" not in first
+    assert first["divpo"]["rounds"] == [] and "after" not in first
     assert (rd / "pairs.jsonl").is_file() and not (rd / "policy").exists()
     second = run(tiny_cfg(tmp_path / "run", ["stages=[train]", "trainer.max_steps=1"]))
-    assert (rd / "policy" / "model.safetensors").is_file() and second["rounds"][0]["train"]["steps"] == 1
+    assert (rd / "policy" / "model.safetensors").is_file() and second["divpo"]["rounds"][0]["train"]["steps"] == 1
 
 
 def test_divpo_logprob_criterion_is_the_policys_temperature_1_logprob(tmp_path: Path) -> None:

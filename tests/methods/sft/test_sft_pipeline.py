@@ -34,9 +34,9 @@ def test_sft_saves_moved_adapter_keeps_base_and_merges(tmp_path):
     cfg = _cfg(tmp_path)
     results = run(cfg)
     assert results["train"]["steps"] == 3
-    assert {"auc", "accuracy", "log_loss"} <= set(results["test_after"]) and "test_before" in results
-    assert [h["step"] for h in results["train"]["valid_history"]] == [0, 1, 2, 3]
-    assert json.loads((tmp_path / "metrics.json").read_text())["train"]["best_step"] >= 0
+    assert {"auc", "accuracy", "log_loss"} <= set(results["after"]) and "before" in results
+    assert [h["step"] for h in results["sft"]["valid_history"]] == [0, 1, 2, 3]
+    assert json.loads((tmp_path / "metrics.json").read_text())["sft"]["best_step"] >= 0
     assert (tmp_path / "adapter_best" / "adapter_config.json").is_file()
 
     adapter = load_file(tmp_path / "adapter_last" / "adapter_model.safetensors")
@@ -79,7 +79,7 @@ def test_full_fine_tuning_restores_the_best_checkpoint(tmp_path):
 
     cfg = _cfg(tmp_path, ["peft=none", "trainer.max_steps=2"])
     results = run(cfg)
-    assert (tmp_path / "adapter_best" / "config.json").is_file() and results["train"]["best_step"] >= 0
+    assert (tmp_path / "adapter_best" / "config.json").is_file() and results["sft"]["best_step"] >= 0
     from omegaconf import OmegaConf
 
     model, _ = load_policy(cfg.model)

@@ -108,3 +108,6 @@ def format_if_metrics(name: str, m: dict[str, float]) -> str:
     parts = [f"{level.replace('_', ' ')} {100 * m[level]:.1f}% ± {100 * m[level + '_se']:.1f}" for level in LEVELS]
     counts = f"n={m['n_prompts']:.0f} prompts, {m['n_instructions']:.0f} instructions"
     return f"{name}: " + " | ".join([*parts, counts])
+
+
+format_metrics = format_if_metrics  # the section printer rlpost.eval.results dispatches to

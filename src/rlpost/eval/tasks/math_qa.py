@@ -142,16 +142,41 @@ def evaluate_model(
     Every rank must call it (rows are sharded over ranks; under ZeRO-3 the weights are gathered first).
     ``rollout_cfg`` picks the engine (:func:`rlpost.rollout.build.build_engine`; None = HF).
     """
+    kind = task_kind(eval_cfg)
+    extractor(eval_cfg.answer_format, "eval.answer_format")  # a bad name fails before any generation
+    engine = None
+    try:
+        with inference_mode(model), full_parameters(model):
+            engine = build_engine(model, tokenizer, rollout_cfg, batch_size=eval_cfg.batch_size,
+                                  autocast_dtype=eval_cfg.autocast_dtype, seed=seed)
+            if kind == "instruction_following":
+                from rlpost.eval.tasks.ifeval import evaluate_instruction_following
+
+                return evaluate_instruction_following(engine, dataset, template,
+                                                      eval_cfg.sampling.max_new_tokens, out_dir)
+            sampling = SamplingSettings.from_cfg(eval_cfg.sampling, n=eval_cfg.k, seed=seed)
+            return evaluate(engine, dataset, template, sampling, eval_cfg.answer_format, eval_cfg.group_by, out_dir)
+    finally:
+        if engine is not None and rollout_cfg is not None and rollout_cfg.get("use_vllm"):
+            free_engine(engine)
+
+
+def task_kind(eval_cfg: Any) -> str:
+    """``math_qa`` (``eval.task=answers``, the default) or ``instruction_following``."""
     task = eval_cfg.get("task", "answers")
     if task not in ("answers", "instruction_following"):
         raise ConfigError(f"eval.task={task!r}: choose answers or instruction_following")
-    extractor(eval_cfg.answer_format, "eval.answer_format")  # a bad name fails before any generation
-    with inference_mode(model), full_parameters(model):
-        engine = build_engine(model, tokenizer, rollout_cfg, batch_size=eval_cfg.batch_size,
-                              autocast_dtype=eval_cfg.autocast_dtype, seed=seed)
-        if task == "instruction_following":
-            from rlpost.eval.tasks.ifeval import evaluate_instruction_following
+    return "math_qa" if task == "answers" else task
 
-            return evaluate_instruction_following(engine, dataset, template, eval_cfg.sampling.max_new_tokens, out_dir)
-        sampling = SamplingSettings.from_cfg(eval_cfg.sampling, n=eval_cfg.k, seed=seed)
-        return evaluate(engine, dataset, template, sampling, eval_cfg.answer_format, eval_cfg.group_by, out_dir)
+
+def free_engine(engine: Any) -> None:
+    """Release an in-process vLLM engine's memory before training starts (a colocated vLLM holds a weight copy and
+    its KV cache): drop the engine, collect, empty the CUDA cache (docs/vllm.md)."""
+    import gc
+
+    import torch
+
+    engine.__dict__.clear()  # the LLM object goes with its last reference
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -7,7 +7,8 @@ Stages per round r (files in ``<run_dir>/round_<r>/``, each skipped when it exis
   diversity  diversity.jsonl   diversity per completion within its pool (algo.diversity)
   select     pairs.jsonl       most diverse of the top-rho band vs least diverse of the bottom-rho band
   train      policy/           trl.DPOTrainer (full or peft=lora); the next round generates from this policy
-Fresh-sample diversity/quality of the base and the final policy: eval_before/, eval_after/ (metrics.json).
+Fresh-sample diversity/quality of the base and the final policy: eval_before/, eval_after/ (metrics.json), as
+``before``/``after`` in the run's metrics.json (rlpost.pipeline; rounds under ``divpo.rounds``).
 Paper: Lanchantin et al., arXiv 2501.18101. Launch: ``python -m rlpost.train --config-name divpo [overrides]``.
 """
 
@@ -25,14 +26,16 @@ from omegaconf import DictConfig
 from rlpost.checkpoint.stages import run_stage
 from rlpost.data.build import build_datasets
 from rlpost.distributed import broadcast_object, is_main
+from rlpost.eval.tasks.diversity import KIND as DIVERSITY
+from rlpost.eval.tasks.diversity import evaluate_pools
 from rlpost.io import read_json, read_jsonl, write_json, write_jsonl
 from rlpost.methods.divpo import stages as st
 from rlpost.methods.divpo.config import validate_divpo
 from rlpost.methods.divpo.criteria import needs_policy_logprobs
+from rlpost.pipeline import Evaluator, Method, Run, Trained, run_pipeline
 from rlpost.rewards.build import build_rewards
 from rlpost.rollout.sampling import SamplingSettings
 from rlpost.runtime.trl_args import build_trl_args
-from rlpost.tracking import start_run
 
 logger = logging.getLogger(__name__)
 
@@ -50,42 +53,42 @@ class Task:
 
 
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """Run DivPO rounds; returns per-round stats (``rounds``) and fresh-sample metrics (``eval_before/after``)."""
-    from transformers import set_seed
+    """Run DivPO rounds; returns the results: per-round stats in ``divpo.rounds``, fresh-sample metrics in
+    ``before``/``after``."""
+    return run_pipeline(cfg, METHOD)
 
-    validate_divpo(cfg)
-    set_seed(cfg.seed)
+
+def setup(run: Run) -> Evaluator | None:
+    """Process group, prompts, rewards, diversity criterion; the evaluator samples ``eval.k`` per eval prompt."""
+    cfg = run.cfg
     build_trl_args(cfg.trainer)  # under torchrun this sets up the process group the stage barriers use
-    run_dir = Path(cfg.run_dir)
-    tracker = start_run(cfg.logger, cfg.run_dir, cfg.run_name, config=cfg)
     prompts, eval_prompts = build_datasets(cfg.data, cfg.seed)
     funcs, weights = build_rewards(cfg.reward)
     task = Task(cfg, instantiate(cfg.data.template), funcs, weights, instantiate(cfg.algo.diversity),
                 list(cfg.data.get("attribute_keys") or []) or None)
-    results: dict[str, Any] = {"rounds": []}
-    evaluating = eval_prompts is not None and "evaluate" in cfg.stages
-    if evaluating and cfg.eval.before:
-        results["eval_before"] = evaluate(task, None, eval_prompts, run_dir / "eval_before")
-    policy = None
-    for r in range(cfg.algo.rounds):
-        policy = run_round(task, r, policy, prompts, run_dir / f"round_{r}")
+    run.state.update(task=task, prompts=prompts)
+    if eval_prompts is None or "evaluate" not in cfg.stages:
+        return None
+    return Evaluator(DIVERSITY, lambda policy, out_dir: evaluate(task, policy, eval_prompts, out_dir),
+                     every_rank=False)
+
+
+def train(run: Run) -> Trained:
+    """The rounds; the trained policy is the last round's ``policy/`` (None when a stage stopped the run)."""
+    task, rounds, policy = run.state["task"], [], None
+    for r in range(run.cfg.algo.rounds):
+        policy = run_round(task, r, policy, run.state["prompts"], run.run_dir / f"round_{r}")
         if policy is None:
             break
         summary = {"round": r, **read_json(policy.parent / "select_stats.json", default={}),
                    **read_json(policy.parent / "generate_stats.json", default={}),
                    "train": read_json(policy.parent / "train_stats.json", default={})}
-        results["rounds"].append(summary)
-        tracker.log({"divpo/pairs_kept": summary["pairs_kept"], "divpo/tokens_per_s": summary["tokens_per_s"]}, step=r)
-    if evaluating and cfg.eval.after and policy is not None:
-        results["eval_after"] = evaluate(task, policy, eval_prompts, run_dir / "eval_after")
-    if is_main():
-        write_json(run_dir / "metrics.json", results)
-    for stage in ("eval_before", "eval_after"):
-        if stage in results:
-            logger.info("%s: %s", stage, ", ".join(f"{k} {v:.3f}" for k, v in sorted(results[stage].items())))
-    tracker.summary({f"{s}/{k}": v for s in ("eval_before", "eval_after") for k, v in results.get(s, {}).items()})
-    tracker.finish()
-    return results
+        rounds.append(summary)
+        run.tracker.log({"divpo/pairs_kept": summary["pairs_kept"], "divpo/tokens_per_s": summary["tokens_per_s"]},
+                        step=r)
+    steps = sum(x["train"]["steps"] for x in rounds)
+    runtime = sum(x["train"].get("runtime_s") or 0.0 for x in rounds)
+    return Trained(policy, {"steps": steps, "runtime_s": runtime}, {"rounds": rounds})
 
 
 def run_round(task: Task, r: int, policy: Path | None, prompts: Any, rd: Path) -> Path | None:
@@ -137,15 +140,13 @@ def select_stage(round_dir: Path, rho: float) -> None:
 
 
 def evaluate(task: Task, policy: Path | None, dataset: Any, out_dir: Path) -> dict[str, float]:
-    """Diversity and quality of ``eval.k`` fresh samples per eval prompt (cached in ``out_dir/metrics.json``)."""
+    """Diversity and quality of ``eval.k`` fresh samples per eval prompt (pools in ``out_dir/pools.jsonl``)."""
     cfg = task.cfg
+    params = SamplingSettings.from_cfg(cfg.eval.sampling, n=cfg.eval.k, seed=cfg.seed + 10_000)
+    st.generate_stage(st.policy_cfg(cfg.model, policy), cfg.rollout, cfg.algo.generation_batch_size, dataset,
+                      task.template, out_dir / "pools.jsonl", params)
+    rows = st.score_pools(read_jsonl(out_dir / "pools.jsonl"), task.funcs, task.weights)
+    return evaluate_pools(rows, task.keys, cfg.eval.embedding_spread)
 
-    def build() -> None:
-        params = SamplingSettings.from_cfg(cfg.eval.sampling, n=cfg.eval.k, seed=cfg.seed + 10_000)
-        st.generate_stage(st.policy_cfg(cfg.model, policy), cfg.rollout, cfg.algo.generation_batch_size, dataset,
-                          task.template, out_dir / "pools.jsonl", params)
-        rows = st.score_pools(read_jsonl(out_dir / "pools.jsonl"), task.funcs, task.weights)
-        write_json(out_dir / "metrics.json", st.evaluate_pools(rows, task.keys, cfg.eval.embedding_spread))
 
-    run_stage("evaluate", out_dir / "metrics.json", build)
-    return read_json(out_dir / "metrics.json", default={})
+METHOD = Method("divpo", setup, train, validate=validate_divpo, cache_after=True)

@@ -181,27 +181,10 @@ def train_dpo(cfg: Any, model_cfg: Any, pairs: list[dict[str, Any]], round_dir: 
             write_dir(round_dir / "policy", lambda d: (final.save_pretrained(d), tokenizer.save_pretrained(d)))
         shutil.rmtree(args.output_dir, ignore_errors=True)  # the round's result is policy/ now
     logs = [h for h in trainer.state.log_history if "loss" in h]
-    return {"steps": trainer.state.global_step, "loss_first": logs[0]["loss"] if logs else None,
+    runtime = next((h["train_runtime"] for h in reversed(trainer.state.log_history) if "train_runtime" in h), None)
+    return {"steps": trainer.state.global_step, "runtime_s": runtime, "loss_first": logs[0]["loss"] if logs else None,
             "loss_last": logs[-1]["loss"] if logs else None,
             "reward_margin_last": logs[-1].get("rewards/margins") if logs else None}
-
-
-def evaluate_pools(rows: list[dict[str, Any]], keys: list[str] | None, embeddings: bool = False) -> dict[str, float]:
-    """Diversity (per prompt, averaged) and quality of scored pools of fresh samples."""
-    from rlpost.eval.diversity import (
-        average_metrics,
-        compute_diversity_metrics,
-        compute_quality_metrics,
-        embedding_spread,
-    )
-
-    per_prompt = [compute_diversity_metrics(r["completions"], keys) for r in rows]
-    if embeddings:
-        for m, r in zip(per_prompt, rows, strict=True):
-            m["embedding_spread"] = embedding_spread(r["completions"])
-    metrics = average_metrics(per_prompt)
-    metrics.update(compute_quality_metrics([x for r in rows for x in r["rewards"]]))
-    return metrics
 
 
 def write_stats(path: Path, stats: dict[str, Any]) -> None:
