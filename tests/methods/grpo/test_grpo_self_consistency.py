@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,12 @@ def compose(overrides: list[str]):
     return cfg
 
 
+def smoke(run_dir: Path, overrides: list[str]) -> Any:
+    """A 2-step GRPO config on the tiny model, no evaluation, no logger, writing to ``run_dir``."""
+    return compose(["model=tiny_random", "logger=none", "+debug=cpu_smoke", f"run_dir={run_dir}", "eval.before=false",
+                    "eval.after=false", *overrides])
+
+
 @pytest.mark.integration
 def test_grpo_self_consistency_with_guards(tmp_path: Path) -> None:
     import torch
@@ -27,9 +34,8 @@ def test_grpo_self_consistency_with_guards(tmp_path: Path) -> None:
     from rlpost.methods.grpo.pipeline import run
     from rlpost.runtime.model import load_policy
 
-    cfg = compose([
-        "model=tiny_random", "reward=self_consistency", "guards=srt", "logger=none", "+debug=cpu_smoke",
-        f"run_dir={tmp_path}", "eval.before=false", "eval.after=false", "algo.entropy_coef=0.01",
+    cfg = smoke(tmp_path, [
+        "reward=self_consistency", "guards=srt", "algo.entropy_coef=0.01",
         "guards.early_stopping.eval_steps=1", "guards.early_stopping.val_size=4", "guards.early_stopping.patience=5",
         "guards.early_stopping.restore_best=false",
     ])
@@ -47,9 +53,8 @@ def test_self_consistency_metrics_reach_trainer_logs(tmp_path: Path) -> None:
     """The reward's label-quality metrics are logged by TRL each step (tiny model: answers are mostly unparsable)."""
     from rlpost.methods.grpo.pipeline import run
 
-    cfg = compose([
-        "model=tiny_random", "reward=self_consistency", "logger=none", "+debug=cpu_smoke", f"run_dir={tmp_path}",
-        "eval.before=false", "eval.after=false", "trainer.max_steps=1", "trainer.save_strategy=steps",
+    cfg = smoke(tmp_path, [
+        "reward=self_consistency", "trainer.max_steps=1", "trainer.save_strategy=steps",
         "trainer.save_steps=1", "algo.entropy_coef=0.001",
     ])
     run(cfg)
@@ -65,9 +70,8 @@ def test_grpo_offline_labels_and_curriculum(tmp_path: Path) -> None:
     """Base-model labels computed once, then GRPO trains on the kept rows with the accuracy reward."""
     from rlpost.methods.grpo.pipeline import run
 
-    cfg = compose([
-        "model=tiny_random", "reward=accuracy", "guards=curriculum", "logger=none", "+debug=cpu_smoke",
-        f"run_dir={tmp_path}", "eval.before=false", "eval.after=false", "guards.base_labels.max_rows=8",
+    cfg = smoke(tmp_path, [
+        "reward=accuracy", "guards=curriculum", "guards.base_labels.max_rows=8",
         "guards.base_labels.n=2", "guards.base_labels.freeze=true", "guards.curriculum.keep_fraction=0.5",
     ])
     results = run(cfg)
