@@ -71,6 +71,8 @@ HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "divpo": _divpo,
     "tallrec": _tallrec,
     "vllm_compare": _vllm,
+    "gpu_check": lambda d: f"{d['machine']['gpu']}: " + ", ".join(
+        f"{t} {v['tests'] - v['failed'] - v['skipped']}/{v['tests']} passed" for t, v in d["tiers"].items()),
 }
 
 

@@ -23,15 +23,22 @@ def add_recipe_dir(argv: list[str]) -> list[str]:
 
 
 def run_user_task(task: Callable[[], Any]) -> Any:
-    """Run ``task``; a :class:`UserError` becomes ``rlpost: error: ...`` and exit code 2 (RLPOST_DEBUG=1 re-raises)."""
+    """Run ``task``; a :class:`UserError` becomes ``rlpost: error: ...`` and exit code 2 (RLPOST_DEBUG=1 re-raises).
+
+    On success the process group (if any) is shut down before returning (rlpost.distributed.shutdown).
+    """
+    from rlpost.distributed import shutdown
+
     try:
-        return task()
+        result = task()
     except UserError as err:
         if os.environ.get("RLPOST_DEBUG"):
             raise
         sys.stderr.write(f"rlpost: error: {err}\n(set RLPOST_DEBUG=1 for the traceback)\n")
         sys.stderr.flush()
         os._exit(2)  # skip distributed/atexit teardown that could hang the other ranks' error path
+    shutdown()
+    return result
 
 
 def hydra_main(config_name: str, task: Callable[[Any], Any]) -> None:

@@ -56,3 +56,19 @@ def barrier() -> None:
         d.barrier()
 
 
+
+
+def shutdown() -> None:
+    """End of a successful run: wait for every rank, then destroy the process group while Python is still whole.
+
+    Left to interpreter exit, gloo's worker threads can still hold work objects with tensors whose release then
+    needs the GIL of a half-finalised interpreter: the rank aborts (SIGABRT, "terminate called without an active
+    exception") after the run has finished and saved, and torchrun reports the whole run failed (pytorch issue
+    190489). Not called on the error path, where waiting for the other ranks could hang (rlpost.cli).
+    """
+    d = _dist()
+    if d is None:
+        return
+    if d.get_world_size() > 1:
+        d.barrier()
+    d.destroy_process_group()

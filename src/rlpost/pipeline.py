@@ -5,7 +5,7 @@ cached stage in ``run_dir/eval_before``. The method's ``train``. Epilogue: the a
 (``run_dir/eval_after``), ``metrics.json`` in the one results schema, the summary, the tracker's end::
 
     {"pipeline": "grpo", "eval": "math_qa", "before": {...}, "after": {...},
-     "train": {"steps": 2, "runtime_s": 1.5, "peak_memory_mb": 900.0}, "grpo": {...}}
+     "train": {"steps": 2, "runtime_s": 1.5, "peak_memory_mb": 900.0, "peak_memory_device": "cpu"}, "grpo": {...}}
 
 A resumed run reuses ``eval_before/metrics.json`` instead of recomputing it (evaluation is seeded, so the numbers
 are the same); a method whose trained policy is an immutable directory (DivPO) reuses ``eval_after`` too.
@@ -23,7 +23,7 @@ from rlpost.checkpoint.stages import run_stage
 from rlpost.distributed import broadcast_object, is_main
 from rlpost.eval.results import format_summary
 from rlpost.io import read_json, write_json
-from rlpost.runtime.hardware import peak_memory_mb
+from rlpost.runtime.hardware import peak_memory
 from rlpost.tracking import start_run
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def run_pipeline(cfg: Any, method: Method) -> dict[str, Any]:
     trained = method.train(run)
     if evaluator is not None and trained.policy is not None and cfg.eval.get("after", True):
         results["after"] = evaluation_stage(run, evaluator, trained.policy, "after", cached=method.cache_after)
-    results["train"] = {**trained.train, "peak_memory_mb": peak_memory_mb()}
+    results["train"] = {**trained.train, **peak_memory()}
     results[method.name] = trained.extra
     if is_main():
         write_json(run.run_dir / "metrics.json", results)

@@ -176,3 +176,17 @@ def test_hardware_facts_record_the_cpu(hardware):
     assert facts["cpu_capability"] == "AVX2" and facts["cpu_native_bf16"] is False
     assert facts["cpu_auto_dtype"] == "float32" and facts["device"] == "cpu"
     assert {"cpu_model", "threads", "torch"} <= set(facts)
+
+
+def test_peak_memory_on_a_cuda_machine_that_ran_on_the_cpu_is_the_cpu_figure(monkeypatch):
+    """Seen on an H200 (bench/gpu_check.sh): a run that never touched CUDA reported peak_memory_mb = 0.0."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda *a, **k: 0)
+    peak = hw.peak_memory()
+    assert peak["peak_memory_device"] == "cpu" and peak["peak_memory_mb"] > 0
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda *a, **k: 3 * 2**20)
+    assert hw.peak_memory() == {"peak_memory_mb": 3.0, "peak_memory_device": "cuda"}

@@ -238,12 +238,13 @@ def describe_choices(choices: dict[str, tuple[Any, str | None]], device_type: st
     return f"precision ({_describe(device_type)}): " + ", ".join(parts)
 
 
-def peak_memory_mb() -> float:
-    """Peak GPU memory allocated (CUDA) or the process's peak resident memory (CPU), in MiB."""
+def peak_memory() -> dict[str, Any]:
+    """Peak memory of the device this process trained on, in MiB: GPU memory allocated once CUDA was used here,
+    else the process's peak resident memory (a CUDA machine running a CPU-only job reports the CPU figure)."""
     import torch
 
-    if torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated() / 2**20
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        return {"peak_memory_mb": torch.cuda.max_memory_allocated() / 2**20, "peak_memory_device": "cuda"}
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "peak_memory_device": "cpu"}

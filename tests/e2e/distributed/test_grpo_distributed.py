@@ -22,7 +22,8 @@ OVERRIDES = ["logger=none", "eval=none", "+debug=cpu_smoke", "trainer.learning_r
 
 def _env(run_dir: Path) -> dict[str, str]:
     env = {**os.environ, "RLPOST_RUN_DIR": str(run_dir), "PYTHON": sys.executable,
-           "PYTHONPATH": str(ROOT / "src"), "DS_ACCELERATOR": "cpu"}
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]),
+           "DS_ACCELERATOR": "cpu"}
     for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "ACCELERATE_USE_DEEPSPEED"):
         env.pop(key, None)
     return env
