@@ -239,11 +239,12 @@ def describe_choices(choices: dict[str, tuple[Any, str | None]], device_type: st
 
 
 def peak_memory() -> dict[str, Any]:
-    """Peak memory of the device this process trained on, in MiB: GPU memory allocated once CUDA was used here,
-    else the process's peak resident memory (a CUDA machine running a CPU-only job reports the CPU figure)."""
+    """Peak memory of the device this process trained on, in MiB: GPU memory allocated where this process put
+    tensors on the GPU, else the process's peak resident memory (a CUDA machine running a CPU-only job, or one that
+    only initialised CUDA, reports the CPU figure)."""
     import torch
 
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    if torch.cuda.is_available() and torch.cuda.is_initialized() and torch.cuda.max_memory_allocated() > 0:
         return {"peak_memory_mb": torch.cuda.max_memory_allocated() / 2**20, "peak_memory_device": "cuda"}
     import resource
 
