@@ -26,7 +26,7 @@ from bench.report import ROOT, add_output_args, recorded_settings, resolve_outpu
 from rlpost.data.sources.claims import make_arithmetic_claims
 from rlpost.data.sources.tallrec import ChatPrompt, build_tallrec_splits, history_like_ratio, load_tallrec
 from rlpost.eval.binary import binary_metrics
-from rlpost.eval.tasks.icl_probe import build_icl_prompt, probe, sample_demos
+from rlpost.eval.tasks.icl_probe import build_icl_prompt, probe, sample_demos, sample_queries
 from rlpost.io import write_json
 from rlpost.rollout.label_scores import YesNoScorer
 
@@ -140,9 +140,7 @@ def probe_tasks(args: argparse.Namespace, model: Any, tok: Any, task: str) -> li
     scorer = YesNoScorer(batch_size=args.batch_size, multi_token=args.multi_token)
     paths = task_paths(args.data_root, task)
     pool, test = load_tallrec(paths["train_path"]), load_tallrec(paths["test_path"])
-    import random
-
-    queries = random.Random(0).sample(test, min(args.probe_queries, len(test)))
+    queries = sample_queries(test, args.probe_queries, 0)  # as rlpost-eval eval=icl_probe with eval.seed=0
     claims = make_arithmetic_claims(64 + (args.claims_queries or args.probe_queries), seed=0)
     return (probe(model, tok, scorer, pool, queries, args.probe_ks, SETTINGS, task=task)
             + probe(model, tok, scorer, claims[:64], claims[64:], args.probe_ks, SETTINGS, task="arith_claims"))

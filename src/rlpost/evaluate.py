@@ -1,10 +1,15 @@
-"""``rlpost-eval``: score a model (HF dir, hub id, LoRA adapter dir or training checkpoint) on a dataset.
+"""``rlpost-eval``: score a model (HF dir, hub id, LoRA adapter dir or training checkpoint) with the task that
+``eval=`` names (``eval.kind``, rlpost.eval.tasks.registry).
 
     rlpost-eval                                         # SmolLM2 on 200 held-out arithmetic problems
     rlpost-eval model.path=outputs/.../final data.path=../shared/data/gsm8k/test.jsonl \\
         data.answer_parser=hashes eval.k=8
+    rlpost-eval eval=yes_no data=tallrec_movie          # test AUC
+    rlpost-eval eval=diversity data=persona reward=persona_json
+    rlpost-eval eval=icl_probe data=tallrec_movie       # gold / random / abstract label probes
 
-Writes ``metrics.json`` and per-question ``samples.jsonl`` into the run directory.
+Writes ``metrics.json`` (and the task's records: ``samples.jsonl``, ``pools.jsonl``, ``points.jsonl``) into the
+run directory.
 """
 
 from __future__ import annotations
@@ -20,45 +25,32 @@ logger = logging.getLogger("rlpost")
 
 
 def run(cfg: DictConfig) -> dict[str, float]:
-    """Load the model and dataset and evaluate with the task ``eval=`` picks; returns the metrics."""
+    """Load the model and evaluate it with the task of ``eval.kind``; returns the metrics.
+
+    Raises:
+        ConfigError: an unknown ``eval.kind``, ``none``, or inputs the task cannot use (checked before loading).
+    """
     from transformers import set_seed
 
     from rlpost.config.validate import validate
+    from rlpost.eval.tasks.registry import EvalInputs, eval_kind, task_module
     from rlpost.runtime.model import load_policy
 
     validate(cfg)
+    task = task_module(eval_kind(cfg.eval))
+    if hasattr(task, "check_inputs"):
+        task.check_inputs(cfg.eval, cfg.data, cfg.get("reward"))
     set_seed(cfg.seed)
     model, tokenizer = load_policy(cfg.model)
-    if eval_kind(cfg.eval) == "yes_no":
-        from rlpost.eval.results import save_evaluation
-        from rlpost.eval.tasks.yes_no import evaluate_test_split
-
-        metrics = evaluate_test_split(model, tokenizer, cfg.data, cfg.eval.scorer, cfg.seed)
-        save_evaluation(cfg.run_dir, metrics, [])
-        return metrics
-    from hydra.utils import instantiate
-
-    from rlpost.data.build import build_eval_dataset
-    from rlpost.eval.tasks.math_qa import evaluate_model
-
-    dataset = build_eval_dataset(cfg.data, cfg.seed)
-    return evaluate_model(model, tokenizer, dataset, instantiate(cfg.data.template), cfg.eval, cfg.run_dir, cfg.seed,
-                          rollout_cfg=cfg.get("rollout"))
-
-
-def eval_kind(eval_cfg: DictConfig) -> str:
-    """``yes_no``, ``math_qa`` or ``instruction_following``: the task the ``eval`` config group describes."""
-    from rlpost.eval.tasks.math_qa import task_kind
-    from rlpost.eval.tasks.yes_no import is_yes_no
-
-    return "yes_no" if is_yes_no(eval_cfg) else task_kind(eval_cfg)
+    return task.evaluate_task(EvalInputs(model, tokenizer, cfg.data, cfg.eval, cfg.run_dir, cfg.seed,
+                                         rollout_cfg=cfg.get("rollout"), reward_cfg=cfg.get("reward")))
 
 
 def _task(cfg: DictConfig) -> Any:
     from rlpost.eval.results import format_section
 
     metrics = run(cfg)
-    logger.info(format_section(eval_kind(cfg.eval), "eval", metrics))
+    logger.info(format_section(cfg.eval.kind, "eval", metrics))
     logger.info("metrics and samples in %s", cfg.run_dir)
     return metrics
 

@@ -44,9 +44,9 @@ def test_unknown_eval_task_is_a_config_error(tiny_model_dir):
     from rlpost.eval.tasks.math_qa import evaluate_model
     from rlpost.runtime.model import load_policy
 
-    cfg = compose_recipe("evaluate", ["model=tiny_random", "eval=instruction_following", "eval.task=essays"])
+    cfg = compose_recipe("evaluate", ["model=tiny_random", "eval=instruction_following", "eval.kind=essays"])
     model, tok = load_policy(cfg.model)
-    with pytest.raises(ConfigError, match="eval.task='essays'"):
+    with pytest.raises(ConfigError, match="eval.kind='essays'"):
         evaluate_model(model, tok, [], None, cfg.eval, None)
 
 

@@ -25,10 +25,14 @@ RENAMED: dict[str, str] = {
     "guards.base_labels.params.seed": "seed",
 }
 # old keys with no new home: rlpost-eval does no training, so it has no training sampling
-DROPPED = {"guards.base_labels.params._target_"}
+DROPPED = {"guards.base_labels.params._target_",
+           # eval=instruction_following was eval.task; every eval option now states eval.kind
+           "eval.task"}
 DROPPED_WITHOUT_TRAINING = {f"rollout.{k}" for k in SAMPLING}
 # keys new in this layout (eval.sampling.top_k: null is what evaluation used before, unset)
-ADDED = {"paths.data_root", "eval.sampling.top_k"}
+ADDED = {"paths.data_root", "eval.sampling.top_k",
+         # the task kind each conf/eval/*.yaml states (rlpost.eval.tasks.registry)
+         "eval.kind"}
 # "<case>": {key: new value} for values changed on purpose (the old value stays in the snapshot)
 CHANGED: dict[str, dict[str, object]] = {}
 # value renames: module paths that moved after the snapshot (the arithmetic generator left data/sources/files.py)

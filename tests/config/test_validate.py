@@ -13,7 +13,7 @@ def _cfg(**over):
             "trainer": {"per_device_train_batch_size": 8, "gradient_accumulation_steps": 1},
             "rollout": {"use_vllm": False},
             "sampling": {"temperature": 0.7},
-            "eval": {"k": 1},
+            "eval": {"kind": "math_qa", "k": 1},
         }
     )
     return OmegaConf.merge(cfg, OmegaConf.create(over))
@@ -32,6 +32,7 @@ def test_valid_config_passes():
         ({"rollout": {"use_vllm": True, "vllm_mode": "remote"}}, 1, "rollout.vllm_mode='remote'"),
         ({"rollout": {"use_vllm": True, "vllm_mode": "server"}}, 1, "rollout.vllm_mode=server without peft=lora"),
         ({"eval": {"k": 0}}, 1, "eval.k"),
+        ({"eval": {"kind": "essays"}}, 1, "eval.kind='essays' is not a task kind"),
         ({"algo": {"skip_zero_advantage": True, "loss_type": "grpo"}}, 1, "algo.skip_zero_advantage=true: loss_type"),
         ({"algo": {"skip_zero_advantage": "yes"}}, 1, "algo.skip_zero_advantage='yes'"),
         ({"algo": {"skip_zero_advantage": True}, "trainer": {"top_entropy_quantile": 0.2}}, 1,

@@ -52,7 +52,8 @@ def test_evaluation_leaves_the_global_rng_untouched(model_tok) -> None:
     from rlpost.eval.tasks.math_qa import evaluate_model
 
     model, tok = model_tok
-    eval_cfg = OmegaConf.create({"k": 2, "sampling": {"temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4},
+    eval_cfg = OmegaConf.create({"kind": "math_qa", "k": 2,
+                                 "sampling": {"temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4},
                                  "answer_format": "auto", "group_by": None, "batch_size": 8, "autocast_dtype": None})
     torch.manual_seed(7)
     state = torch.get_rng_state()

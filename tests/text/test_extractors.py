@@ -27,12 +27,15 @@ def test_one_vocabulary() -> None:
                    "last_number": "5", "auto": "1/2"}
 
 
+def MATH_QA(answer_format: str):  # noqa: N802 - reads like the config it builds
+    return OmegaConf.create({"kind": "math_qa", "answer_format": answer_format})
+
+
 @pytest.mark.parametrize("make,key", [
     (lambda f: AccuracyReward(f), "reward.funcs.accuracy.answer_format"),
     (lambda f: AnswerFormatReward(f), "reward.funcs.format.answer_format"),
     (lambda f: MajorityVoteReward(f), "reward.funcs.self_consistency.answer_format"),
-    (lambda f: f == "hashes" or evaluate_model(None, None, None, None, OmegaConf.create({"answer_format": f}), None),
-     "eval.answer_format"),
+    (lambda f: f == "hashes" or evaluate_model(None, None, None, None, MATH_QA(f), None), "eval.answer_format"),
 ])
 def test_old_name_gets_one_line_error_naming_the_new(make, key) -> None:
     with pytest.raises(ConfigError, match=f"^{key}=after_hashes was renamed: use hashes$"):

@@ -100,8 +100,8 @@ class EvalConfig:
     after: bool = True
     # DivPO eval: also report the mean pairwise MiniLM embedding distance of each prompt's samples
     embedding_spread: bool = False
-    # answers (gold-answer accuracy, pass@k) | instruction_following (IFEval's strict/loose accuracies)
-    task: str = "answers"
+    # the task (rlpost.eval.tasks.registry.KINDS); every conf/eval/*.yaml states it
+    kind: str | None = None
 
 
 def config_dirs() -> tuple[Path, Path]:

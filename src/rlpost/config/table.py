@@ -32,8 +32,8 @@ GROUPS = {
     "reward": "reward functions and weights (`reward.weights.format=0.2`)",
     "trainer": "pass-through kwargs for `trl.*Config`; interpolates `algo`/`rollout`, never repeats them",
     "peft": "LoRA via peft",
-    "eval": "evaluation before/after training and by `rlpost-eval`: `eval.k` for pass@k/maj@k, its own "
-            "`eval.sampling`; yes/no AUC; DivPO diversity; IFEval accuracies",
+    "eval": "the task (`eval.kind`) of the evaluation before/after training and of `rlpost-eval`: `eval.k` for "
+            "pass@k/maj@k, its own `eval.sampling`; yes/no AUC; DivPO diversity; IFEval accuracies; ICL probes",
     "logger": "`logger.mode=online` for real tracking",
     "launch": "DeepSpeed dict for TrainingArguments (recorded in the run config)",
     "guards": "protections for label-free training (early stopping, collapse detector, offline labels, curriculum)",
@@ -64,7 +64,8 @@ def defaults(conf: Path) -> dict[str, dict[str, str]]:
         for entry in yaml.safe_load(primary.read_text()).get("defaults", []):
             if isinstance(entry, dict):
                 (group, option), = entry.items()
-                out.setdefault(group, {})[primary.stem] = option
+                if option is not None:  # ``group: null``: no default, the group may be chosen on the command line
+                    out.setdefault(group, {})[primary.stem] = option
     return out
 
 

@@ -59,6 +59,10 @@ def validate(cfg: Any, world_size: int = 1, cuda_available: bool | None = None) 
         if node is not None:
             validate_sampling(node, key)
     ev = cfg.get("eval")
+    if ev is not None:
+        from rlpost.eval.tasks.registry import eval_kind
+
+        eval_kind(ev)  # a known task kind; each method checks the kinds it evaluates
     if ev is not None and ev.get("k", 1) < 1:
         raise ConfigError(f"eval.k={ev.k} must be >= 1")
     from rlpost.runtime.hardware import default_device_type

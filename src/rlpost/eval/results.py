@@ -2,7 +2,7 @@
 
 An evaluation task writes ``metrics.json`` and ``samples.jsonl`` in its output directory (:func:`save_evaluation`);
 :func:`format_summary` prints a run's ``metrics.json`` (docs/ARCHITECTURE.md, section 5), each task kind
-formatting its own section with the ``format_metrics`` of its module in ``rlpost.eval.tasks``.
+formatting its own section with the ``format_metrics`` of its module (rlpost.eval.tasks.registry).
 
 >>> print(format_summary({"pipeline": "sft", "eval": "yes_no", "after": {"auc": 0.75, "accuracy": 0.5,
 ...                       "log_loss": 0.69, "n": 8}, "train": {"steps": 3, "runtime_s": 1.25}}))
@@ -12,16 +12,12 @@ sft: 3 steps in 1 s
 
 from __future__ import annotations
 
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from rlpost.distributed import is_main
+from rlpost.eval.tasks.registry import format_module
 from rlpost.io import write_json, write_jsonl
-
-# eval kind -> module in rlpost.eval.tasks with format_metrics(name, metrics) -> str
-SECTION_FORMATTERS = {"math_qa": "math_qa", "instruction_following": "ifeval", "yes_no": "yes_no",
-                      "diversity": "diversity"}
 
 
 def save_evaluation(out_dir: str | Path | None, metrics: dict[str, Any], records: list[dict[str, Any]]) -> None:
@@ -33,11 +29,11 @@ def save_evaluation(out_dir: str | Path | None, metrics: dict[str, Any], records
 
 def format_section(kind: str, name: str, metrics: dict[str, Any]) -> str:
     """One evaluation's metrics as the task ``kind`` formats them; ``name: k v, ...`` for an unknown kind."""
-    module = SECTION_FORMATTERS.get(kind)
+    module = format_module(kind)
     if module is None:
         return f"{name}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                                        for k, v in sorted(metrics.items()))
-    return import_module(f"rlpost.eval.tasks.{module}").format_metrics(name, metrics)
+    return module.format_metrics(name, metrics)
 
 
 def format_summary(results: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ import pytest
 from rlpost.errors import ConfigError, DataError
 from rlpost.methods.divpo import stages as st
 from rlpost.methods.divpo.criteria import word_rarity
+from rlpost.rewards.pools import score_pools
 
 
 def row(pid: str, completions: list[str]) -> dict:
@@ -32,11 +33,11 @@ class Boom:
 
 def test_reward_wrong_length_names_reward_and_prompt() -> None:
     with pytest.raises(ConfigError, match=r"reward.funcs.short returned 1 rewards for 2 completions \(prompt p1\)"):
-        st.score_pools([row("p1", ["a", "b"])], [Short()], [1.0])
+        score_pools([row("p1", ["a", "b"])], [Short()], [1.0])
 
 
 def test_reward_raising_is_a_counted_skip() -> None:
-    scored = st.score_pools([row("ok", ["a", "bbb"]), row("bad", ["a", "b"])], [Boom()], [2.0])
+    scored = score_pools([row("ok", ["a", "bbb"]), row("bad", ["a", "b"])], [Boom()], [2.0])
     assert scored[0]["rewards"] == [2.0, 6.0] and scored[0]["skip"] is None
     assert scored[1]["skip"].startswith("reward_error")
     pairs, stats = st.select_pairs(st.score_diversity(scored, word_rarity), rho=0.0)

@@ -7,6 +7,9 @@
   instruction is removed (task learning only). The query is scored on the mapped label tokens.
 Demonstrations are re-sampled for every query, covering both classes (the paper's ``Prompt`` per test example), and
 separated by three newlines. All settings are scored by :class:`rlpost.rollout.label_scores.YesNoScorer`.
+
+``rlpost-eval eval=icl_probe data=tallrec_movie`` (:func:`evaluate_task`) probes the queries of the test file with
+demonstrations from the training file; ``bench/experiments/tallrec.py`` calls :func:`probe` the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import random
 import string
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rlpost.errors import ConfigError, DataError
@@ -110,3 +114,67 @@ def probe(model: Any, tokenizer: Any, scorer: Any, pool: Sequence[dict[str, Any]
                                      logits=True)
             results.append({"task": task, "setting": setting, "k": k, **metrics})
     return results
+
+
+def sample_queries(rows: Sequence[dict[str, Any]], n: int | None, seed: int) -> list[dict[str, Any]]:
+    """``n`` query rows drawn with ``seed`` (all rows, in order, when ``n`` is None).
+
+    >>> sample_queries([{"i": 0}, {"i": 1}, {"i": 2}], None, 0) == [{"i": 0}, {"i": 1}, {"i": 2}]
+    True
+    >>> len(sample_queries([{"i": 0}, {"i": 1}, {"i": 2}], 5, 0))
+    3
+    """
+    return list(rows) if n is None else random.Random(seed).sample(list(rows), min(n, len(rows)))
+
+
+def check_inputs(eval_cfg: Any, data_cfg: Any, reward_cfg: Any) -> None:
+    """Fail before the model loads: the probe reads TALLRec-format files (``data.splits``) and needs ``eval.ks``
+    and known ``eval.settings``."""
+    if data_cfg.get("splits") is None:
+        raise ConfigError("eval=icl_probe reads labelled yes/no rows from data.splits: use data=tallrec_movie or "
+                          "data=tallrec_book")
+    unknown = [s for s in eval_cfg.settings if s not in SETTINGS]
+    if unknown or not eval_cfg.ks:
+        raise ConfigError(f"eval.settings={list(eval_cfg.settings)} must be among {SETTINGS} and eval.ks="
+                          f"{list(eval_cfg.ks)} non-empty")
+
+
+def evaluate_task(inputs: Any) -> dict[str, float]:
+    """``rlpost-eval eval=icl_probe``: :func:`probe` with demonstrations from ``data.splits.train_path``,
+    ``eval.n_queries`` queries from ``data.splits.test_path`` (drawn with ``eval.seed``) at every ``eval.ks`` and
+    ``eval.settings``; metrics ``<setting>/k=<k>/<metric>``, also written as ``metrics.json``, and one row per
+    point in ``points.jsonl``."""
+    from hydra.utils import instantiate
+
+    from rlpost.data.sources.tallrec import load_tallrec
+    from rlpost.distributed import is_main
+    from rlpost.io import write_json, write_jsonl
+
+    ev, splits = inputs.eval_cfg, inputs.data_cfg.splits
+    check_inputs(ev, inputs.data_cfg, inputs.reward_cfg)
+    pool = load_tallrec(splits.train_path, empty_history=splits.empty_history)
+    queries = sample_queries(load_tallrec(splits.test_path, empty_history=splits.empty_history), ev.n_queries,
+                             ev.seed)
+    points = probe(inputs.model, inputs.tokenizer, instantiate(ev.scorer), pool, queries, list(ev.ks),
+                   list(ev.settings), seed=ev.seed, task="test")
+    metrics = {f"{p['setting']}/k={p['k']}/{m}": float(v) for p in points for m, v in p.items()
+               if m not in ("task", "setting", "k")}
+    if inputs.out_dir is not None and is_main():
+        write_json(Path(inputs.out_dir) / "metrics.json", metrics)
+        write_jsonl(Path(inputs.out_dir) / "points.jsonl", points)
+    return metrics
+
+
+def format_metrics(name: str, metrics: dict[str, float]) -> str:
+    """One line: the AUC of every (setting, k), per setting.
+
+    >>> format_metrics("eval", {"gold/k=0/auc": 0.5, "gold/k=2/auc": 0.625, "random/k=2/auc": 0.75,
+    ...                         "gold/k=0/n": 8.0})
+    'eval: AUC gold k=0 0.500, k=2 0.625 | random k=2 0.750'
+    """
+    by_setting: dict[str, list[str]] = {}
+    for key, value in metrics.items():
+        setting, k, metric = key.split("/")
+        if metric == "auc":
+            by_setting.setdefault(setting, []).append(f"{k} {value:.3f}")
+    return f"{name}: AUC " + " | ".join(f"{s} {', '.join(v)}" for s, v in by_setting.items())

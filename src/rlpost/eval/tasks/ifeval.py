@@ -1,4 +1,4 @@
-"""Instruction-following evaluation (``eval.task=instruction_following``): IFEval's four accuracies, per type.
+"""Instruction-following evaluation (``eval.kind=instruction_following``): IFEval's four accuracies, per type.
 
 IFEval (Zhou et al. 2023, arXiv 2311.07911, §3) reports prompt-level accuracy (all of a prompt's instructions
 followed) and instruction-level accuracy (each instruction counted on its own), each strict and loose. rlpost adds
@@ -84,7 +84,7 @@ def evaluate_instruction_following(engine: RolloutEngine, dataset: Any, template
     """Greedy responses to every row with ``instruction_id_list``; writes metrics.json and samples.jsonl."""
     all_rows = [r for r in dataset if r.get("instruction_id_list")]
     if not all_rows:
-        raise DataError("eval.task=instruction_following: the evaluation dataset has no rows with "
+        raise DataError("eval.kind=instruction_following: the evaluation dataset has no rows with "
                         "instruction_id_list (use data=ifeval or data=if_constraints)")
     rows = all_rows[rank():: world_size()]
     samples = [Sample(prompt_id=r["prompt_id"], question=r["question"], answer=None) for r in rows]

@@ -1,6 +1,7 @@
 """Evaluate a policy on questions with gold answers: greedy accuracy, pass@k, maj@k, mean@k, majority share.
 
-:func:`evaluate_model` is the entry for training pipelines and rlpost-eval (settings from ``cfg.eval``).
+:func:`evaluate_model` is the entry for GRPO's evaluations and guards, :func:`evaluate_task` for
+``rlpost-eval eval=math_qa|instruction_following`` (settings from ``cfg.eval``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any
 
 from rlpost.data.templates import ChatTemplate
 from rlpost.distributed import all_gather_object, rank, world_size
-from rlpost.errors import ConfigError, DataError
+from rlpost.errors import DataError
 from rlpost.eval.metrics import mean, pass_at_k
 from rlpost.eval.results import save_evaluation
+from rlpost.eval.tasks.registry import eval_kind
 from rlpost.rewards.verify import math_equal
 from rlpost.rewards.vote import vote
 from rlpost.rollout.build import build_engine
@@ -25,6 +27,8 @@ from rlpost.text.answers import extract_answer, extractor
 from rlpost.types import Sample
 
 logger = logging.getLogger(__name__)
+# the eval kinds evaluate_model serves
+GENERATIVE = ("math_qa", "instruction_following", "none")
 
 
 def score_question(gold: str, greedy: str, samples: list[str], answer_format: str) -> dict[str, Any]:
@@ -119,10 +123,6 @@ def evaluate(
 
 def format_metrics(name: str, metrics: dict[str, float]) -> str:
     """One human-readable line: ``name: accuracy 52.0% (add 20.0%, mul 84.0%) | maj@8 ...``."""
-    if "prompt_strict" in metrics:
-        from rlpost.eval.tasks.ifeval import format_if_metrics
-
-        return format_if_metrics(name, metrics)
     parts = [f"accuracy {100 * metrics['accuracy']:.1f}%"]
     groups = [f"{k.split('/', 1)[1]} {100 * v:.1f}%" for k, v in metrics.items() if k.startswith("accuracy/")]
     if groups:
@@ -137,12 +137,13 @@ def evaluate_model(
     rollout_cfg: Any = None,
 ) -> dict[str, float]:
     """Greedy accuracy (+ pass@k/maj@k when ``eval.k > 1``), or IFEval's accuracies with
-    ``eval.task=instruction_following``, of ``model`` on ``dataset``; restores train mode.
+    ``eval.kind=instruction_following``, of ``model`` on ``dataset``; restores train mode. ``eval.kind=none``
+    (GRPO's validation guards without before/after evaluations) measures accuracy.
 
     Every rank must call it (rows are sharded over ranks; under ZeRO-3 the weights are gathered first).
     ``rollout_cfg`` picks the engine (:func:`rlpost.rollout.build.build_engine`; None = HF).
     """
-    kind = task_kind(eval_cfg)
+    kind = eval_kind(eval_cfg, GENERATIVE, "math_qa.evaluate_model")
     extractor(eval_cfg.answer_format, "eval.answer_format")  # a bad name fails before any generation
     engine = None
     try:
@@ -161,12 +162,16 @@ def evaluate_model(
             free_engine(engine)
 
 
-def task_kind(eval_cfg: Any) -> str:
-    """``math_qa`` (``eval.task=answers``, the default) or ``instruction_following``."""
-    task = eval_cfg.get("task", "answers")
-    if task not in ("answers", "instruction_following"):
-        raise ConfigError(f"eval.task={task!r}: choose answers or instruction_following")
-    return "math_qa" if task == "answers" else task
+def evaluate_task(inputs: Any) -> dict[str, float]:
+    """``rlpost-eval eval=math_qa|instruction_following``: every row of ``data`` (``data.path`` or the held-out
+    source) through :func:`evaluate_model`."""
+    from hydra.utils import instantiate
+
+    from rlpost.data.build import build_eval_dataset
+
+    return evaluate_model(inputs.model, inputs.tokenizer, build_eval_dataset(inputs.data_cfg, inputs.seed),
+                          instantiate(inputs.data_cfg.template), inputs.eval_cfg, inputs.out_dir, inputs.seed,
+                          rollout_cfg=inputs.rollout_cfg)
 
 
 def free_engine(engine: Any) -> None:

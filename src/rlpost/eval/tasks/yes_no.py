@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rlpost.errors import ConfigError
 from rlpost.eval.binary import binary_metrics
+from rlpost.eval.results import save_evaluation
 from rlpost.runtime.zero3 import full_parameters
-
-KIND = "yes_no"
 
 
 def score_rows(scorer: Any, model: Any, tokenizer: Any, rows: list[dict[str, str]], labelled: list[dict[str, Any]],
@@ -36,8 +36,22 @@ def format_metrics(name: str, m: dict[str, float]) -> str:
             f"(n={m['n']:.0f})")
 
 
+def check_inputs(eval_cfg: Any, data_cfg: Any, reward_cfg: Any) -> None:
+    """Fail before the model loads: the test split comes from ``data.splits`` (TALLRec-format files)."""
+    if data_cfg.get("splits") is None:
+        raise ConfigError("eval=yes_no scores the test split of data.splits: use data=tallrec_movie or "
+                          "data=tallrec_book")
+
+
+def evaluate_task(inputs: Any) -> dict[str, float]:
+    """``rlpost-eval eval=yes_no data=tallrec_*``: :func:`evaluate_test_split`, written as ``metrics.json``."""
+    metrics = evaluate_test_split(inputs.model, inputs.tokenizer, inputs.data_cfg, inputs.eval_cfg.scorer, inputs.seed)
+    save_evaluation(inputs.out_dir, metrics, [])
+    return metrics
+
+
 def evaluate_test_split(model: Any, tokenizer: Any, data_cfg: Any, scorer_cfg: Any, seed: int) -> dict[str, float]:
-    """``rlpost-eval eval=yes_no data=tallrec_*``: the scorer's metrics on the test split of ``data.splits``."""
+    """The scorer's metrics on the test split of ``data.splits``."""
     from hydra.utils import instantiate
 
     from rlpost.data.sources.tallrec import to_prompt_completion
@@ -45,8 +59,3 @@ def evaluate_test_split(model: Any, tokenizer: Any, data_cfg: Any, scorer_cfg: A
     splits = instantiate(data_cfg.splits, seed=seed)
     rows = to_prompt_completion(splits["test"], instantiate(data_cfg.prompt), tokenizer)
     return score_rows(instantiate(scorer_cfg), model, tokenizer, rows, splits["test"], "test")
-
-
-def is_yes_no(eval_cfg: Any) -> bool:
-    """The eval config is this task's (``conf/eval/yes_no.yaml``: it names a ``scorer``)."""
-    return eval_cfg.get("scorer") is not None

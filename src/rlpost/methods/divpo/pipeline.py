@@ -26,14 +26,15 @@ from omegaconf import DictConfig
 from rlpost.checkpoint.stages import run_stage
 from rlpost.data.build import build_datasets
 from rlpost.distributed import broadcast_object, is_main
-from rlpost.eval.tasks.diversity import KIND as DIVERSITY
-from rlpost.eval.tasks.diversity import evaluate_pools
+from rlpost.eval.tasks.diversity import evaluate_diversity
+from rlpost.eval.tasks.registry import eval_kind
 from rlpost.io import read_json, read_jsonl, write_json, write_jsonl
 from rlpost.methods.divpo import stages as st
 from rlpost.methods.divpo.config import validate_divpo
 from rlpost.methods.divpo.criteria import needs_policy_logprobs
 from rlpost.pipeline import Evaluator, Method, Run, Trained, run_pipeline
 from rlpost.rewards.build import build_rewards
+from rlpost.rewards.pools import score_pools
 from rlpost.rollout.sampling import SamplingSettings
 from rlpost.runtime.trl_args import build_trl_args
 
@@ -61,6 +62,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 def setup(run: Run) -> Evaluator | None:
     """Process group, prompts, rewards, diversity criterion; the evaluator samples ``eval.k`` per eval prompt."""
     cfg = run.cfg
+    kind = eval_kind(cfg.eval, ("diversity", "none"), "DivPO")
     build_trl_args(cfg.trainer)  # under torchrun this sets up the process group the stage barriers use
     prompts, eval_prompts = build_datasets(cfg.data, cfg.seed)
     funcs, weights = build_rewards(cfg.reward)
@@ -69,7 +71,7 @@ def setup(run: Run) -> Evaluator | None:
     run.state.update(task=task, prompts=prompts)
     if eval_prompts is None or "evaluate" not in cfg.stages:
         return None
-    return Evaluator(DIVERSITY, lambda policy, out_dir: evaluate(task, policy, eval_prompts, out_dir),
+    return Evaluator(kind, lambda policy, out_dir: evaluate(task, policy, eval_prompts, out_dir),
                      every_rank=False)
 
 
@@ -104,7 +106,7 @@ def run_round(task: Task, r: int, policy: Path | None, prompts: Any, rd: Path) -
             rd / "candidates.jsonl", SamplingSettings.from_cfg(cfg.sampling, n=cfg.algo.n, seed=cfg.seed + r),
             needs_policy_logprobs(task.diversity))),
         ("score", rd / "scored.jsonl", partial(map_rows, rd / "candidates.jsonl", rd / "scored.jsonl", partial(
-            st.score_pools, funcs=task.funcs, weights=task.weights))),
+            score_pools, funcs=task.funcs, weights=task.weights))),
         ("diversity", rd / "diversity.jsonl", partial(map_rows, rd / "scored.jsonl", rd / "diversity.jsonl",
                                                       partial(st.score_diversity, diversity=task.diversity))),
         ("select", rd / "pairs.jsonl", partial(select_stage, rd, cfg.algo.rho)),
@@ -140,13 +142,14 @@ def select_stage(round_dir: Path, rho: float) -> None:
 
 
 def evaluate(task: Task, policy: Path | None, dataset: Any, out_dir: Path) -> dict[str, float]:
-    """Diversity and quality of ``eval.k`` fresh samples per eval prompt (pools in ``out_dir/pools.jsonl``)."""
+    """Diversity and quality of ``eval.k`` fresh samples per eval prompt (rlpost.eval.tasks.diversity; scored pools
+    in ``out_dir/pools.jsonl``)."""
+    from rlpost.runtime.model import load_policy
+
     cfg = task.cfg
-    params = SamplingSettings.from_cfg(cfg.eval.sampling, n=cfg.eval.k, seed=cfg.seed + 10_000)
-    st.generate_stage(st.policy_cfg(cfg.model, policy), cfg.rollout, cfg.algo.generation_batch_size, dataset,
-                      task.template, out_dir / "pools.jsonl", params)
-    rows = st.score_pools(read_jsonl(out_dir / "pools.jsonl"), task.funcs, task.weights)
-    return evaluate_pools(rows, task.keys, cfg.eval.embedding_spread)
+    model, tokenizer = load_policy(st.policy_cfg(cfg.model, policy), for_training=False)
+    return evaluate_diversity(model, tokenizer, dataset, task.template, cfg.eval, (task.funcs, task.weights),
+                              task.keys, out_dir, cfg.seed, cfg.rollout, cfg.algo.generation_batch_size)
 
 
 METHOD = Method("divpo", setup, train, validate=validate_divpo, cache_after=True)

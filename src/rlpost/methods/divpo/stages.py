@@ -17,7 +17,7 @@ from typing import Any
 from rlpost.errors import ConfigError, DataError
 from rlpost.io import write_dir, write_json, write_jsonl
 from rlpost.methods.divpo.selection import select_divpo_pair
-from rlpost.runtime.modes import inference_mode
+from rlpost.rollout.pools import sample_pools
 from rlpost.types import Group, Sample
 
 logger = logging.getLogger(__name__)
@@ -27,25 +27,6 @@ def to_group(row: dict[str, Any]) -> Group:
     """A pool row -> :class:`Group`."""
     return Group(sample=Sample(prompt_id=row["prompt_id"], question=row["question"]), prompt=row["prompt"],
                  completions=row["completions"], lengths=row.get("lengths"), token_logprobs=row.get("token_logprobs"))
-
-
-def sample_pools(model: Any, tokenizer: Any, dataset: Any, template: Any, params: Any,
-                 batch_size: int, rollout_cfg: Any = None) -> tuple[list[dict[str, Any]], dict[str, float]]:
-    """Sample ``params.n`` completions per prompt (engine from ``rollout_cfg``); returns pool rows and speed."""
-    from rlpost.rollout.build import build_engine
-
-    rows = dataset.to_list()
-    prompts = [template(r) for r in rows]
-    samples = [Sample(prompt_id=r["prompt_id"], question=r["question"]) for r in rows]
-    engine = build_engine(model, tokenizer, rollout_cfg, batch_size=batch_size, seed=params.seed)
-    start = time.perf_counter()
-    with inference_mode(model):
-        groups = engine.generate(prompts, params, samples=samples)
-    seconds = time.perf_counter() - start
-    tokens = sum(sum(g.lengths or []) for g in groups)
-    out = [{"prompt_id": g.sample.prompt_id, "question": g.sample.question, "prompt": g.prompt,
-            "completions": g.completions, "lengths": g.lengths} for g in groups]
-    return out, {"generate_s": seconds, "generated_tokens": tokens, "tokens_per_s": tokens / max(seconds, 1e-9)}
 
 
 def add_policy_logprobs(model: Any, tokenizer: Any, rows: list[dict[str, Any]],
@@ -62,41 +43,6 @@ def add_policy_logprobs(model: Any, tokenizer: Any, rows: list[dict[str, Any]],
     completions = [c for r in rows for c in r["completions"]]
     flat = iter(completion_logprobs(model, tokenizer, prompts, completions, batch_size=batch_size))
     return [{**r, "token_logprobs": [next(flat) for _ in r["completions"]]} for r in rows]
-
-
-def compute_pool_rewards(row: dict[str, Any], funcs: list[Any], weights: list[float]) -> list[float | None]:
-    """Weighted reward per completion of one pool (None where every reward abstained).
-
-    Raises:
-        ConfigError: a reward returned the wrong number of values (naming the reward and the prompt).
-    """
-    n = len(row["completions"])
-    total: list[float | None] = [None] * n
-    for func, weight in zip(funcs, weights, strict=True):
-        values = func([row["prompt"]] * n, row["completions"], prompt_id=[row["prompt_id"]] * n,
-                      question=[row["question"]] * n)
-        if len(values) != n:
-            raise ConfigError(f"reward.funcs.{func.__name__} returned {len(values)} rewards for {n} completions "
-                              f"(prompt {row['prompt_id']})")
-        for i, v in enumerate(values):
-            if v is not None:
-                total[i] = (total[i] or 0.0) + weight * float(v)
-    return total
-
-
-def score_pools(rows: list[dict[str, Any]], funcs: list[Any], weights: list[float]) -> list[dict[str, Any]]:
-    """Add ``rewards`` to each pool; a reward that raises on a pool marks it skipped (``skip``) and logs why."""
-    out = []
-    for row in rows:
-        try:
-            rewards, skip = compute_pool_rewards(row, funcs, weights), None
-        except ConfigError:
-            raise
-        except Exception as err:  # noqa: BLE001 - a user reward may raise anything; count it and move on
-            logger.warning("reward failed on prompt %s: %r (pool skipped)", row["prompt_id"], err)
-            rewards, skip = [None] * len(row["completions"]), f"reward_error: {type(err).__name__}: {err}"
-        out.append({**row, "rewards": rewards, "skip": skip})
-    return out
 
 
 def score_diversity(rows: list[dict[str, Any]], diversity: Callable[[Group], list[float]]) -> list[dict[str, Any]]:

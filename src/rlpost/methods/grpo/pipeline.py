@@ -21,7 +21,8 @@ from rlpost.checkpoint.resume import run_trainer
 from rlpost.data.build import build_datasets
 from rlpost.data.formats import to_grpo_rows
 from rlpost.distributed import is_main
-from rlpost.eval.tasks.math_qa import evaluate_model, task_kind
+from rlpost.eval.tasks.math_qa import GENERATIVE, evaluate_model
+from rlpost.eval.tasks.registry import eval_kind
 from rlpost.io import write_json
 from rlpost.methods.grpo.dynamic_sampling import build_dynamic_sampler
 from rlpost.methods.grpo.rollout_func import build_rollout_func
@@ -44,6 +45,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 def setup(run: Run) -> Evaluator | None:
     """Rewards, trainer arguments, policy, template and datasets; the held-out evaluator on ``eval_ds``."""
     cfg, s = run.cfg, run.state
+    kind = eval_kind(cfg.eval, GENERATIVE, "GRPO")
     s["reward_funcs"], reward_weights = build_rewards(cfg.reward)
     s["sampling"] = SamplingSettings.from_cfg(cfg.sampling)  # n = algo.num_generations, set by TRL per prompt
     s["args"] = build_trl_args(cfg.trainer, reward_weights=reward_weights,  # initialises torch.distributed if needed
@@ -58,7 +60,7 @@ def setup(run: Run) -> Evaluator | None:
         return evaluate_model(s["model"] if policy is None else policy, s["tokenizer"], eval_ds, s["template"],
                               cfg.eval, out_dir, cfg.seed, rollout_cfg=cfg.rollout)
 
-    return Evaluator(task_kind(cfg.eval), evaluate)
+    return Evaluator(kind, evaluate)
 
 
 def train(run: Run) -> Trained:

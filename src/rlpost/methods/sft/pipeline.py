@@ -24,7 +24,8 @@ from omegaconf import DictConfig
 from rlpost.checkpoint.commit import commit_callback
 from rlpost.checkpoint.resume import run_trainer
 from rlpost.data.sources.tallrec import to_prompt_completion
-from rlpost.eval.tasks.yes_no import KIND, score_rows
+from rlpost.eval.tasks.registry import eval_kind
+from rlpost.eval.tasks.yes_no import score_rows
 from rlpost.pipeline import Evaluator, Method, Run, Trained, run_pipeline
 from rlpost.runtime.adapters import restore_adapter
 from rlpost.runtime.model import build_peft, load_policy
@@ -41,6 +42,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 def setup(run: Run) -> Evaluator:
     """Trainer arguments, policy, splits, prompt rows; the evaluator scores the test split with ``eval.scorer``."""
     cfg, s = run.cfg, run.state
+    kind = eval_kind(cfg.eval, ("yes_no",), "SFT (its valid AUC needs the scorer)")
     s["args"] = build_trl_args(cfg.trainer)
     s["model"], s["tokenizer"] = load_policy(cfg.model)
     s["splits"] = splits = instantiate(cfg.data.splits, seed=cfg.seed)
@@ -55,7 +57,7 @@ def setup(run: Run) -> Evaluator:
         return score_rows(s["scorer"], s["model"] if policy is None else policy, s["tokenizer"], test,
                           splits["test"], "test")
 
-    return Evaluator(KIND, evaluate)
+    return Evaluator(kind, evaluate)
 
 
 def train(run: Run) -> Trained:
