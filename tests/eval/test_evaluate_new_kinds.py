@@ -37,7 +37,9 @@ def test_diversity_matches_divpo_evaluation(tmp_path, tiny_model_dir):
     assert json.loads((tmp_path / "eval" / "metrics.json").read_text()) == metrics
     pools = read_jsonl(tmp_path / "eval" / "pools.jsonl")
     assert len(pools) == 1 and len(pools[0]["completions"]) == 4 and len(pools[0]["rewards"]) == 4
-    assert format_section("diversity", "eval", metrics).startswith("eval: distinct_1 ")
+    line = format_section("diversity", "eval", metrics)
+    assert line.startswith("eval: compression_ratio ")
+    assert f"quality/mean_reward {metrics['quality/mean_reward']:.3f}" in line
 
     dcfg = pipeline_cfg("divpo", [model, "algo.generation_batch_size=16", *POOLS], tmp_path / "divpo")
     task = Task(dcfg, instantiate(dcfg.data.template), *build_rewards(dcfg.reward), None,
