@@ -1,4 +1,5 @@
-"""The DivPO stages behind ``methods/divpo/pipeline.py``: generate, score, diversity, select, train, evaluate.
+"""The DivPO stages behind ``methods/divpo/pipeline.py``: generate, diversity, select, train (pools are sampled by
+rlpost.rollout.pools and scored by rlpost.rewards.pools, shared with ``rlpost-eval eval=diversity``).
 
 Rows flow through JSONL files in ``round_<r>/``; every row is one prompt's pool
 (``prompt_id, question, prompt, completions, lengths``, ``token_logprobs`` when the diversity criterion needs them,
