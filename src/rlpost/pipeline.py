@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlpost.checkpoint.resume import current_recipe, run_fingerprint
 from rlpost.checkpoint.stages import run_stage
 from rlpost.distributed import broadcast_object, is_main
 from rlpost.eval.results import format_summary
@@ -50,6 +51,11 @@ class Run:
     run_dir: Path
     tracker: Any
     state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> dict[str, str]:
+        """What a checkpoint directory must match to be resumed (:func:`checkpoint_fingerprint`)."""
+        return checkpoint_fingerprint(self.cfg)
 
 
 @dataclass
@@ -97,6 +103,12 @@ def run_pipeline(cfg: Any, method: Method) -> dict[str, Any]:
     run.tracker.summary({f"{s}/{k}": v for s in ("before", "after") for k, v in results.get(s, {}).items()})
     run.tracker.finish()
     return results
+
+
+def checkpoint_fingerprint(cfg: Any) -> dict[str, str]:
+    """The run's pipeline, recipe (Hydra config name, else ``run_name``) and base model, for
+    :func:`rlpost.checkpoint.resume.run_trainer`: another run's checkpoints are refused, never resumed."""
+    return run_fingerprint(cfg.get("pipeline"), current_recipe(cfg.get("run_name")), cfg.get("model"))
 
 
 def evaluation_stage(run: Run, evaluator: Evaluator, policy: Any, stage: str, cached: bool) -> dict[str, float]:

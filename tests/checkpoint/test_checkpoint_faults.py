@@ -14,7 +14,7 @@ from rlpost.checkpoint.manifest import list_checkpoints
 from rlpost.checkpoint.resume import prepare_resume, run_trainer
 from rlpost.errors import ConfigError, StorageError
 
-CFG = {"pipeline": "rlpost.methods.sft.pipeline.run", "run_name": "sft-s0", "model": {"name": "tiny_random"}}
+RUN = {"pipeline": "rlpost.methods.sft.pipeline.run", "recipe": "sft-s0", "model": "tiny_random"}  # fingerprint
 
 
 def _committed(root: Path, step: int) -> Path:
@@ -44,11 +44,11 @@ def test_marker_lists_files_and_sizes(tmp_path: Path) -> None:
     (lambda p: (p / COMPLETE_MARKER).write_text('{"step": 4, "fil'), f"{COMPLETE_MARKER} is not valid JSON"),
 ])
 def test_damaged_committed_checkpoint_is_a_one_line_error(tmp_path: Path, damage, bad: str) -> None:
-    assert prepare_resume(CFG, tmp_path) is None  # records the fingerprint
+    assert prepare_resume(tmp_path, RUN) is None  # records the fingerprint
     older, newest = _committed(tmp_path, 2), _committed(tmp_path, 4)
     damage(newest)
     with pytest.raises(ConfigError) as info:
-        prepare_resume(CFG, tmp_path)
+        prepare_resume(tmp_path, RUN)
     message = str(info.value)
     assert "\n" not in message and f"checkpoint {newest} is damaged" in message and bad in message
     assert f"delete {newest} to resume from {older} (the previous committed checkpoint)" in message
@@ -57,18 +57,18 @@ def test_damaged_committed_checkpoint_is_a_one_line_error(tmp_path: Path, damage
 
 
 def test_damaged_only_checkpoint_points_to_step_zero(tmp_path: Path) -> None:
-    prepare_resume(CFG, tmp_path)
+    prepare_resume(tmp_path, RUN)
     (_committed(tmp_path, 3) / "optimizer.pt").unlink()
     with pytest.raises(ConfigError, match="optimizer.pt is missing; delete .*checkpoint-3 to start again from step 0"):
-        prepare_resume(CFG, tmp_path)
+        prepare_resume(tmp_path, RUN)
 
 
 def test_old_marker_without_file_list_is_accepted(tmp_path: Path) -> None:
-    prepare_resume(CFG, tmp_path)
+    prepare_resume(tmp_path, RUN)
     path = _committed(tmp_path, 2)
     (path / COMPLETE_MARKER).write_text(json.dumps({"step": 2, "value": None}))
     (path / "optimizer.pt").write_bytes(b"")  # cannot be checked without the list
-    assert prepare_resume(CFG, tmp_path) == str(path)
+    assert prepare_resume(tmp_path, RUN) == str(path)
 
 
 def test_unreadable_marker_does_not_break_rotation(tmp_path: Path) -> None:
@@ -105,11 +105,11 @@ class _FullDiskTrainer:
 @pytest.mark.parametrize("in_final_save", [False, True])
 def test_full_disk_is_one_line_naming_the_last_commit(tmp_path: Path, error: BaseException,
                                                       in_final_save: bool) -> None:
-    prepare_resume(CFG, tmp_path)
+    prepare_resume(tmp_path, RUN)
     committed = _committed(tmp_path, 2)
     trainer = _FullDiskTrainer(error, in_final_save)
     with pytest.raises(StorageError) as info:
-        run_trainer(trainer, CFG, tmp_path, final_dir=tmp_path / "final")
+        run_trainer(trainer, tmp_path, RUN, final_dir=tmp_path / "final")
     message = str(info.value)
     assert trainer.resumed_from == str(committed)
     assert "\n" not in message and f"disk full while writing under {tmp_path}" in message
@@ -119,9 +119,9 @@ def test_full_disk_is_one_line_naming_the_last_commit(tmp_path: Path, error: Bas
 
 def test_full_disk_before_any_commit_and_other_errors(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="no checkpoint was committed yet"):
-        run_trainer(_FullDiskTrainer(OSError(errno.ENOSPC, "full")), CFG, tmp_path)
+        run_trainer(_FullDiskTrainer(OSError(errno.ENOSPC, "full")), tmp_path, RUN)
     with pytest.raises(PermissionError):  # not a full disk: passes through unchanged
-        run_trainer(_FullDiskTrainer(PermissionError(errno.EACCES, "denied")), CFG, tmp_path)
+        run_trainer(_FullDiskTrainer(PermissionError(errno.EACCES, "denied")), tmp_path, RUN)
 
 
 def test_full_disk_inside_a_real_trainer_save_keeps_the_committed_checkpoint(tmp_path: Path, monkeypatch) -> None:
@@ -151,10 +151,10 @@ def test_full_disk_inside_a_real_trainer_save_keeps_the_committed_checkpoint(tmp
                              per_device_train_batch_size=2, report_to=[], use_cpu=True, disable_tqdm=True)
     trainer = Trainer(model=Tiny(), args=args, train_dataset=data, callbacks=[commit_callback(args)])
     with pytest.raises(StorageError, match=f"last committed checkpoint {out / 'checkpoint-2'} is intact"):
-        run_trainer(trainer, CFG, out)
+        run_trainer(trainer, out, RUN)
     half = out / "checkpoint-4"
     assert (half / "model.safetensors").is_file() and not (half / COMPLETE_MARKER).exists()
-    assert prepare_resume(CFG, out) == str(out / "checkpoint-2")  # the half-written checkpoint-4 is removed
+    assert prepare_resume(out, RUN) == str(out / "checkpoint-2")  # the half-written checkpoint-4 is removed
     assert [s for s, _ in list_checkpoints(out)] == [2]
 
 
@@ -166,7 +166,7 @@ def test_torch_save_on_full_disk_is_recognised_by_the_free_space(tmp_path: Path,
     error = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598")
     monkeypatch.setattr(checkpoints, "free_bytes", lambda path: 0)
     with pytest.raises(StorageError, match="RuntimeError: .*unexpected pos 704 vs 598"):
-        run_trainer(_FullDiskTrainer(error), CFG, tmp_path)
+        run_trainer(_FullDiskTrainer(error), tmp_path, RUN)
     monkeypatch.setattr(checkpoints, "free_bytes", lambda path: 10 * 2**30)
     with pytest.raises(RuntimeError, match="unexpected pos"):  # plenty of space: not a full disk, passes through
-        run_trainer(_FullDiskTrainer(error), CFG, tmp_path)
+        run_trainer(_FullDiskTrainer(error), tmp_path, RUN)

@@ -15,6 +15,7 @@ from rlpost.checkpoint.resume import (
     check_fingerprint,
     find_resume_checkpoint,
     prepare_resume,
+    run_fingerprint,
 )
 from rlpost.errors import ConfigError
 
@@ -38,13 +39,13 @@ def test_half_written_checkpoint_is_never_picked(tmp_path: Path) -> None:
 
 
 def test_prepare_resume_removes_uncommitted_and_records_fingerprint(tmp_path: Path) -> None:
-    cfg = {"pipeline": "rlpost.methods.grpo.pipeline.run", "run_name": "grpo-s0", "model": {"name": "tiny_random"}}
-    assert prepare_resume(cfg, tmp_path) is None
+    run = run_fingerprint("rlpost.methods.grpo.pipeline.run", "grpo-s0", {"name": "tiny_random", "path": None})
+    assert prepare_resume(tmp_path, run) is None
     fingerprint = json.loads((tmp_path / FINGERPRINT).read_text())
     assert fingerprint["model"] == "tiny_random"
     _ckpt(tmp_path, 4)
     _ckpt(tmp_path, 6, committed=False)
-    assert prepare_resume(cfg, tmp_path) == str(tmp_path / "checkpoint-4")
+    assert prepare_resume(tmp_path, run) == str(tmp_path / "checkpoint-4")
     assert [step for step, _ in list_checkpoints(tmp_path)] == [4]
 
 

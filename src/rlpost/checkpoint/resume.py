@@ -46,26 +46,25 @@ def find_resume_checkpoint(output_dir: str | Path) -> str | None:
     return None
 
 
-def current_recipe(cfg: Any) -> str:
-    """The Hydra config name of this run (falls back to ``run_name`` outside a Hydra app)."""
+def current_recipe(fallback: str | None) -> str:
+    """The Hydra config name of this run (``fallback``, the run name, outside a Hydra app)."""
     try:
         from hydra.core.hydra_config import HydraConfig
 
         return str(HydraConfig.get().job.config_name)
     except (ImportError, ValueError):
-        return str(cfg.get("run_name"))
+        return str(fallback)
 
 
-def run_fingerprint(cfg: Any, recipe: str) -> dict[str, str]:
+def run_fingerprint(pipeline: str | None, recipe: str, model_cfg: Any) -> dict[str, str]:
     """What must match for a checkpoint directory to be resumed: pipeline, recipe name and model.
 
     Example:
-        >>> run_fingerprint({"pipeline": "p.run", "model": {"name": "tiny", "path": None}}, "grpo")
+        >>> run_fingerprint("p.run", "grpo", {"name": "tiny", "path": None})
         {'pipeline': 'p.run', 'recipe': 'grpo', 'model': 'tiny'}
     """
-    model = cfg.get("model") or {}
-    return {"pipeline": str(cfg.get("pipeline")), "recipe": str(recipe),
-            "model": str(model.get("path") or model.get("name"))}
+    model = model_cfg or {}
+    return {"pipeline": str(pipeline), "recipe": str(recipe), "model": str(model.get("path") or model.get("name"))}
 
 
 def check_fingerprint(output_dir: str | Path, fingerprint: dict[str, str]) -> None:
@@ -99,12 +98,13 @@ def check_fingerprint(output_dir: str | Path, fingerprint: dict[str, str]) -> No
     barrier()
 
 
-def prepare_resume(cfg: Any, output_dir: str | Path) -> str | None:
-    """Check the fingerprint, drop uncommitted checkpoint directories (rank 0) and return the resume point."""
+def prepare_resume(output_dir: str | Path, fingerprint: dict[str, str]) -> str | None:
+    """Check ``fingerprint`` (:func:`run_fingerprint`), drop uncommitted checkpoint directories (rank 0) and return
+    the resume point."""
     from rlpost.checkpoint.commit import remove_checkpoint
     from rlpost.distributed import barrier, is_main
 
-    check_fingerprint(output_dir, run_fingerprint(cfg, current_recipe(cfg)))
+    check_fingerprint(output_dir, fingerprint)
     resume = find_resume_checkpoint(output_dir)
     if resume:
         check_resume_checkpoint(output_dir, Path(resume))
@@ -201,11 +201,12 @@ def disk_full_as_user_error(output_dir: str | Path) -> Iterator[None]:
                            "trainer.save_total_limit) and re-run the same command to resume") from err
 
 
-def run_trainer(trainer: Any, cfg: Any, output_dir: str | Path, final_dir: str | Path | None = None,
-                resume: bool = True) -> Any:
+def run_trainer(trainer: Any, output_dir: str | Path, fingerprint: dict[str, str],
+                final_dir: str | Path | None = None, resume: bool = True) -> Any:
     """Train with crash-safe resume: every pipeline's ``trainer.train`` goes through here.
 
-    Resumes from the newest committed, intact checkpoint in ``output_dir`` (:func:`prepare_resume`), trains, then
+    Resumes from the newest committed, intact checkpoint in ``output_dir`` (:func:`prepare_resume`; a directory
+    holding another run's checkpoints, by ``fingerprint``, is refused), trains, then
     saves the model to ``final_dir`` when given. A full disk while training or saving becomes a
     :class:`StorageError` (one line), never a traceback. The trainer should carry
     :func:`rlpost.checkpoint.commit.commit_callback` so its checkpoints get commit markers.
@@ -214,7 +215,7 @@ def run_trainer(trainer: Any, cfg: Any, output_dir: str | Path, final_dir: str |
         What ``trainer.train`` returned (HF's ``TrainOutput``).
     """
     with disk_full_as_user_error(output_dir):
-        output = trainer.train(resume_from_checkpoint=prepare_resume(cfg, output_dir) if resume else None)
+        output = trainer.train(resume_from_checkpoint=prepare_resume(output_dir, fingerprint) if resume else None)
         if final_dir is not None:
             trainer.save_model(str(final_dir))
     return output

@@ -23,10 +23,12 @@ def test_dpo_round_resumes_after_full_disk(tmp_path: Path, monkeypatch, caplog) 
 
     from rlpost.errors import StorageError
     from rlpost.methods.divpo.stages import train_dpo
+    from rlpost.pipeline import checkpoint_fingerprint
 
     cfg = tiny_cfg(tmp_path / "run", ["trainer.max_steps=3", "trainer.save_steps=1", "trainer.save_total_limit=1"])
+    fingerprint = checkpoint_fingerprint(cfg)
     reference_dir, round_dir = tmp_path / "reference", tmp_path / "round_0"
-    reference = train_dpo(cfg, cfg.model, PAIRS, reference_dir)
+    reference = train_dpo(cfg.trainer, cfg.get("peft"), cfg.model, PAIRS, reference_dir, fingerprint)
 
     save_rng_state = Trainer._save_rng_state
 
@@ -38,12 +40,12 @@ def test_dpo_round_resumes_after_full_disk(tmp_path: Path, monkeypatch, caplog) 
     monkeypatch.setattr(Trainer, "_save_rng_state", full_disk_at_step_2)
     ckpts = round_dir / "checkpoints"
     with pytest.raises(StorageError, match=f"last committed checkpoint {ckpts / 'checkpoint-1'} is intact"):
-        train_dpo(cfg, cfg.model, PAIRS, round_dir)
+        train_dpo(cfg.trainer, cfg.get("peft"), cfg.model, PAIRS, round_dir, fingerprint)
     assert not (ckpts / "checkpoint-2" / "rlpost_complete.json").exists() and not (round_dir / "policy").exists()
 
     monkeypatch.setattr(Trainer, "_save_rng_state", save_rng_state)  # space freed: re-run the stage
     with caplog.at_level(logging.INFO, logger="rlpost.checkpoint.resume"):
-        resumed = train_dpo(cfg, cfg.model, PAIRS, round_dir)
+        resumed = train_dpo(cfg.trainer, cfg.get("peft"), cfg.model, PAIRS, round_dir, fingerprint)
     assert f"resuming from {ckpts / 'checkpoint-1'}" in caplog.text  # not a restart from step 0
     assert resumed["steps"] == reference["steps"] == 3
     assert not ckpts.exists(), "round checkpoints are deleted once policy/ is saved"

@@ -84,7 +84,9 @@ def test_frozen_labels_refuse_the_online_vote(tmp_path: Path) -> None:
     from rlpost.errors import ConfigError
     from rlpost.methods.grpo.guards.setup import label_with_base_model
     from rlpost.rewards.build import build_rewards
+    from tests.methods.grpo.test_guards import labelling
 
     cfg = compose(["reward=self_consistency", "guards=offline_labels", f"run_dir={tmp_path}"])
     with pytest.raises(ConfigError, match="reward=accuracy"):
-        label_with_base_model(cfg, None, None, None, None, build_rewards(cfg.reward)[0])
+        label_with_base_model(cfg.guards.base_labels, None, None, None, None, build_rewards(cfg.reward)[0],
+                              **labelling(cfg))

@@ -163,7 +163,8 @@ def test_skipping_zero_advantage_rows_yields_to_the_entropy_test(overrides, expe
     from rlpost.methods.grpo.guards.setup import skip_zero_advantage_setting
     from tests.conftest import compose_recipe
 
-    assert skip_zero_advantage_setting(compose_recipe("grpo", overrides)) == expect
+    cfg = compose_recipe("grpo", overrides)
+    assert skip_zero_advantage_setting(cfg.algo, cfg.get("guards")) == expect
 
 
 def test_early_stopping_state_survives_a_resume(monkeypatch, tmp_path) -> None:
@@ -242,8 +243,15 @@ def test_best_checkpoint_is_never_ranked_by_a_pseudo_reward(tmp_path, overrides,
     assert kept == {None: [4], "validation_accuracy": [1, 4], "reward": [2, 4]}[metric]
 
 
+def labelling(cfg) -> dict:
+    """The keyword arguments methods/grpo/pipeline.py hands label_with_base_model (through apply_guards)."""
+    return {"sampling_cfg": cfg.sampling, "rollout_cfg": cfg.get("rollout"), "eval_cfg": cfg.eval,
+            "answer_format": cfg.data.get("answer_format"), "seed": cfg.seed, "run_dir": cfg.get("run_dir")}
+
+
 @pytest.mark.parametrize("group", ["offline_labels", "curriculum"])
 def test_base_labels_cover_the_whole_training_set_by_default(monkeypatch, tmp_path, caplog, group) -> None:
+    import json
     import logging
 
     import torch
@@ -259,18 +267,24 @@ def test_base_labels_cover_the_whole_training_set_by_default(monkeypatch, tmp_pa
     answers = {r["question"]: [r["answer"]] * 8 for r in rows}
     monkeypatch.setattr(rlpost.rollout.hf, "HFEngine", lambda *a, **k: FakeEngine(answers))
     template = lambda row: [{"role": "user", "content": row["question"]}]  # noqa: E731
+
+    def label():
+        return label_with_base_model(cfg.guards.base_labels, torch.nn.Linear(1, 1), None, template,
+                                     Dataset.from_list(rows), [], **labelling(cfg))
+
     with caplog.at_level(logging.INFO, logger="rlpost.methods.grpo.guards.setup"):
-        labelled = label_with_base_model(cfg, torch.nn.Linear(1, 1), None, template, Dataset.from_list(rows), [])
+        labelled = label()
     assert len(labelled) == 300
     assert "labelling 300 of 300 training rows" in caplog.text
     cfg.guards.base_labels.max_rows = 40
     with caplog.at_level(logging.INFO, logger="rlpost.methods.grpo.guards.setup"):
-        labelled = label_with_base_model(cfg, torch.nn.Linear(1, 1), None, template, Dataset.from_list(rows), [])
+        labelled = label()
     assert len(labelled) == 40
     assert "guards.base_labels.max_rows=40: labelling and training on the first 40 of 300" in caplog.text
+    assert json.loads((tmp_path / "guards" / "base_labels.json").read_text())["rows"] == 40  # report in run_dir
     cfg.guards.base_labels.max_rows = 0
     with pytest.raises(ConfigError, match="guards.base_labels.max_rows=0"):
-        label_with_base_model(cfg, torch.nn.Linear(1, 1), None, template, Dataset.from_list(rows), [])
+        label()
 
 
 def test_guards_ask_the_built_reward_whether_it_votes() -> None:

@@ -32,7 +32,7 @@ from rlpost.io import read_json, read_jsonl, write_json, write_jsonl
 from rlpost.methods.divpo import stages as st
 from rlpost.methods.divpo.config import validate_divpo
 from rlpost.methods.divpo.criteria import needs_policy_logprobs
-from rlpost.pipeline import Evaluator, Method, Run, Trained, run_pipeline
+from rlpost.pipeline import Evaluator, Method, Run, Trained, checkpoint_fingerprint, run_pipeline
 from rlpost.rewards.build import build_rewards
 from rlpost.rewards.pools import score_pools
 from rlpost.rollout.sampling import SamplingSettings
@@ -43,9 +43,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Task:
-    """What every round and evaluation needs, built once from the config."""
+    """The objects every round and evaluation builds from the config once (the config itself is passed apart)."""
 
-    cfg: Any
     template: Any
     funcs: list[Any]
     weights: list[float]
@@ -66,12 +65,12 @@ def setup(run: Run) -> Evaluator | None:
     build_trl_args(cfg.trainer)  # under torchrun this sets up the process group the stage barriers use
     prompts, eval_prompts = build_datasets(cfg.data, cfg.seed)
     funcs, weights = build_rewards(cfg.reward)
-    task = Task(cfg, instantiate(cfg.data.template), funcs, weights, instantiate(cfg.algo.diversity),
+    task = Task(instantiate(cfg.data.template), funcs, weights, instantiate(cfg.algo.diversity),
                 list(cfg.data.get("attribute_keys") or []) or None)
     run.state.update(task=task, prompts=prompts)
     if eval_prompts is None or "evaluate" not in cfg.stages:
         return None
-    return Evaluator(kind, lambda policy, out_dir: evaluate(task, policy, eval_prompts, out_dir),
+    return Evaluator(kind, lambda policy, out_dir: evaluate(cfg, task, policy, eval_prompts, out_dir),
                      every_rank=False)
 
 
@@ -79,7 +78,7 @@ def train(run: Run) -> Trained:
     """The rounds; the trained policy is the last round's ``policy/`` (None when a stage stopped the run)."""
     task, rounds, policy = run.state["task"], [], None
     for r in range(run.cfg.algo.rounds):
-        policy = run_round(task, r, policy, run.state["prompts"], run.run_dir / f"round_{r}")
+        policy = run_round(run.cfg, task, r, policy, run.state["prompts"], run.run_dir / f"round_{r}")
         if policy is None:
             break
         summary = {"round": r, **read_json(policy.parent / "select_stats.json", default={}),
@@ -93,13 +92,13 @@ def train(run: Run) -> Trained:
     return Trained(policy, {"steps": steps, "runtime_s": runtime}, {"rounds": rounds})
 
 
-def run_round(task: Task, r: int, policy: Path | None, prompts: Any, rd: Path) -> Path | None:
+def run_round(cfg: Any, task: Task, r: int, policy: Path | None, prompts: Any, rd: Path) -> Path | None:
     """generate -> score -> diversity -> select -> train for round ``r``; returns the new policy directory.
 
     Stops (returns None) at the first unfinished stage that is not in ``cfg.stages``: a split launch runs
     ``stages=[generate,score,diversity,select]`` in one process, then ``stages=[train]`` under torchrun.
     """
-    cfg, model_cfg = task.cfg, st.policy_cfg(task.cfg.model, policy)
+    model_cfg = st.policy_cfg(cfg.model, policy)
     plan = [
         ("generate", rd / "candidates.jsonl", partial(
             st.generate_stage, model_cfg, cfg.rollout, cfg.algo.generation_batch_size, prompts, task.template,
@@ -127,7 +126,8 @@ def map_rows(src: Path, dst: Path, fn: Any) -> None:
 
 def train_stage(cfg: Any, model_cfg: Any, rd: Path) -> None:
     """DPO on ``pairs.jsonl`` (every rank); rank 0 saves ``policy/`` and ``train_stats.json``."""
-    stats = st.train_dpo(cfg, model_cfg, read_jsonl(rd / "pairs.jsonl"), rd)
+    stats = st.train_dpo(cfg.trainer, cfg.get("peft"), model_cfg, read_jsonl(rd / "pairs.jsonl"), rd,
+                         checkpoint_fingerprint(cfg))  # the run's base model, whichever round's policy trains
     if is_main():
         write_json(rd / "train_stats.json", stats)
 
@@ -141,12 +141,11 @@ def select_stage(round_dir: Path, rho: float) -> None:
                 stats["skipped"])
 
 
-def evaluate(task: Task, policy: Path | None, dataset: Any, out_dir: Path) -> dict[str, float]:
+def evaluate(cfg: Any, task: Task, policy: Path | None, dataset: Any, out_dir: Path) -> dict[str, float]:
     """Diversity and quality of ``eval.k`` fresh samples per eval prompt (rlpost.eval.tasks.diversity; scored pools
     in ``out_dir/pools.jsonl``)."""
     from rlpost.runtime.model import load_policy
 
-    cfg = task.cfg
     model, tokenizer = load_policy(st.policy_cfg(cfg.model, policy), for_training=False)
     return evaluate_diversity(model, tokenizer, dataset, task.template, cfg.eval, (task.funcs, task.weights),
                               task.keys, out_dir, cfg.seed, cfg.rollout, cfg.algo.generation_batch_size)

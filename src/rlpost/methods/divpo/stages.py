@@ -99,12 +99,15 @@ def skip_reason(rewards: list[float | None]) -> str:
     return "all_invalid" if all(r == 0 for r in scored) else "equal_rewards"
 
 
-def train_dpo(cfg: Any, model_cfg: Any, pairs: list[dict[str, Any]], round_dir: Path) -> dict[str, Any]:
-    """DPO on the pairs with ``trl.DPOTrainer`` (LoRA when ``peft`` is enabled); saves a full model in ``policy/``.
+def train_dpo(trainer_cfg: Any, peft_cfg: Any, model_cfg: Any, pairs: list[dict[str, Any]], round_dir: Path,
+              fingerprint: dict[str, str]) -> dict[str, Any]:
+    """DPO on the pairs with ``trl.DPOTrainer`` (``trainer`` group; LoRA when ``peft`` is enabled), starting from
+    ``model_cfg``; saves a full model in ``policy/``.
 
     The reference model is the round's starting policy (a copy, or the adapter-disabled base under LoRA).
     Checkpoints (``trainer.save_strategy``) go to ``round_dir/checkpoints``: a round killed mid-training resumes
-    from the newest committed one; they are deleted once ``policy/`` is saved.
+    from the newest committed one whose ``fingerprint`` (the run's, :func:`rlpost.checkpoint.resume.run_fingerprint`)
+    matches; they are deleted once ``policy/`` is saved.
     """
     import shutil
 
@@ -117,11 +120,11 @@ def train_dpo(cfg: Any, model_cfg: Any, pairs: list[dict[str, Any]], round_dir: 
     from rlpost.runtime.model import build_peft, load_policy
     from rlpost.runtime.trl_args import build_trl_args
 
-    args = build_trl_args(cfg.trainer, output_dir=str(round_dir / "checkpoints"))
+    args = build_trl_args(trainer_cfg, output_dir=str(round_dir / "checkpoints"))
     model, tokenizer = load_policy(model_cfg)
     trainer = DPOTrainer(model=model, args=args, train_dataset=to_dpo_rows(pairs), processing_class=tokenizer,
-                         peft_config=build_peft(cfg.get("peft")), callbacks=[commit_callback(args)])
-    run_trainer(trainer, cfg, args.output_dir)
+                         peft_config=build_peft(peft_cfg), callbacks=[commit_callback(args)])
+    run_trainer(trainer, args.output_dir, fingerprint)
     final = merged(trainer.model)  # LoRA folded in: policy/ is a plain model for the next round
     if trainer.is_world_process_zero():
         with disk_full_as_user_error(round_dir):

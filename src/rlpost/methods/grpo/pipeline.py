@@ -70,8 +70,10 @@ def train(run: Run) -> Trained:
 
     cfg, s, args = run.cfg, run.state, run.state["args"]
     model, tokenizer = s["model"], s["tokenizer"]
-    train_ds, callbacks = apply_guards(cfg, model, tokenizer, s["template"], s["train_ds"],
-                                       s["reward_funcs"])  # default: no-op
+    train_ds, callbacks = apply_guards(cfg.get("guards"), cfg.eval, cfg.seed, cfg.get("run_dir"), model, tokenizer,
+                                       s["template"], s["train_ds"], s["reward_funcs"], sampling_cfg=cfg.sampling,
+                                       rollout_cfg=cfg.get("rollout"),
+                                       answer_format=cfg.data.get("answer_format"))  # default: no-op
     callbacks += [*build_callbacks(cfg.get("max_train_minutes"), cfg.get("snapshot_minutes"), run.run_dir),
                   commit_callback(args, checkpoint_ranking(cfg.trainer, cfg.get("guards"), callbacks,
                                                            s["reward_funcs"]))]
@@ -79,11 +81,12 @@ def train(run: Run) -> Trained:
                           train_dataset=to_grpo_rows(train_ds, s["template"]), processing_class=tokenizer,
                           peft_config=build_peft(cfg.get("peft")),
                           rollout_func=build_rollout_func(cfg.rollout, s["sampling"]), callbacks=callbacks,
-                          skip_zero_advantage=skip_zero_advantage_setting(cfg),
+                          skip_zero_advantage=skip_zero_advantage_setting(cfg.algo, cfg.get("guards")),
                           dynamic_sampling=build_dynamic_sampler(cfg.algo),
                           advantage_estimator=cfg.algo.get("advantage_estimator", "grpo"),
-                          vllm_settings=settings_from_cfg(cfg, args.output_dir) if args.use_vllm else None)
-    run_trainer(trainer, cfg, args.output_dir, final_dir=run.run_dir / "final")  # resume, train, save; disk-full
+                          vllm_settings=(settings_from_cfg(cfg.rollout, cfg.get("peft"), args.output_dir)
+                                         if args.use_vllm else None))
+    run_trainer(trainer, args.output_dir, run.fingerprint, final_dir=run.run_dir / "final")  # resume, train, save
     if is_main():
         write_json(run.run_dir / "log_history.json", trainer.state.log_history, indent=1)
     return Trained(trainer.model, {"steps": trainer.state.global_step,

@@ -54,14 +54,13 @@ class VLLMRunSettings:
     server_startup_timeout_s: float = 240.0
 
 
-def settings_from_cfg(cfg: Any, output_dir: str) -> VLLMRunSettings:
-    """``cfg.rollout`` (+ ``cfg.peft``) -> :class:`VLLMRunSettings`."""
+def settings_from_cfg(rollout_cfg: Any, peft_cfg: Any, output_dir: str) -> VLLMRunSettings:
+    """The ``rollout`` group (+ ``peft``: adapter-only sync of a LoRA) -> :class:`VLLMRunSettings`."""
     from rlpost.rollout.vllm_settings import llm_kwargs
 
-    ro = cfg.rollout
-    peft = cfg.get("peft")
-    lora = bool(peft and peft.get("enabled", False))
-    rank = int(peft.config.get("r", 16)) if lora else 16
+    ro = rollout_cfg
+    lora = bool(peft_cfg and peft_cfg.get("enabled", False))
+    rank = int(peft_cfg.config.get("r", 16)) if lora else 16
     return VLLMRunSettings(
         llm_kwargs=llm_kwargs(ro), adapter_only=lora and bool(ro.get("lora_adapter_sync", True)),
         lora_rank=next((r for r in LORA_RANKS if r >= rank), rank),

@@ -74,7 +74,7 @@ def train(run: Run) -> Trained:
                          peft_config=build_peft(cfg.get("peft")), train_dataset=Dataset.from_list(s["train"]),
                          callbacks=[callback, commit_callback(args)])  # AUC state goes into each checkpoint first
     start = time.perf_counter()
-    run_trainer(trainer, cfg, args.output_dir, final_dir=run.run_dir / "adapter_last")  # resumes a killed run
+    run_trainer(trainer, args.output_dir, run.fingerprint, final_dir=run.run_dir / "adapter_last")  # resumes
     runtime_s = time.perf_counter() - start
     if callback.best_step >= 0:
         restore_adapter(trainer.model, run.run_dir / "adapter_best")

@@ -28,16 +28,16 @@ def votes(reward_funcs: list[Any]) -> bool:
     return any(getattr(func, "votes", False) for func in reward_funcs)
 
 
-def skip_zero_advantage_setting(cfg: Any) -> str:
+def skip_zero_advantage_setting(algo_cfg: Any, guards_cfg: Any) -> str:
     """``algo.skip_zero_advantage``, with ``auto`` turned off when the collapse detector judges by entropy.
 
     Without a validation set the detector reads TRL's logged ``entropy``. With zero-advantage rows skipped that is
     measured on the rows trained on only, which are the groups that still disagree: a collapsing policy would look
     less collapsed than it is. An explicit ``true`` is kept (with a warning).
     """
-    setting = str(cfg.algo.get("skip_zero_advantage", "auto")).lower()
-    g = cfg.get("guards") or {}
-    reads_entropy = bool(g.get("collapse") and g.collapse.get("entropy_drop") is not None
+    setting = str(algo_cfg.get("skip_zero_advantage", "auto")).lower()
+    g = guards_cfg or {}
+    reads_entropy = bool(g.get("collapse") and g["collapse"].get("entropy_drop") is not None
                          and not g.get("early_stopping"))
     if reads_entropy and setting == "auto":
         logger.info("algo.skip_zero_advantage=auto: off, because guards.collapse judges by the entropy of every "
@@ -64,16 +64,17 @@ def rows_to_label(n_rows: int, max_rows: int | None) -> int:
     return min(n_rows, max_rows)
 
 
-def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: Any,
-                          reward_funcs: list[Any]) -> Any:
+def label_with_base_model(bl: Any, model: Any, tokenizer: Any, template: Any, train_ds: Any,
+                          reward_funcs: list[Any], *, sampling_cfg: Any, rollout_cfg: Any, eval_cfg: Any,
+                          answer_format: str, seed: int, run_dir: str | None) -> Any:
     """maj@k pseudo-labels and agreement of the training rows (the first ``max_rows`` when set) with the model,
-    sampling ``guards.base_labels.n`` votes per row with the training ``sampling`` group."""
+    sampling ``guards.base_labels.n`` (``bl``) votes per row with the training ``sampling`` group on the engine of
+    ``rollout`` (``eval.batch_size``, ``eval.autocast_dtype``); answers parsed with the data's ``answer_format``."""
     from rlpost.rollout.build import build_engine
     from rlpost.rollout.sampling import SamplingSettings
     from rlpost.runtime.modes import inference_mode
     from rlpost.runtime.zero3 import full_parameters
 
-    bl = cfg.guards.base_labels
     if bl.freeze and votes(reward_funcs):
         raise ConfigError("guards.base_labels.freeze=true trains on frozen labels: use reward=accuracy, "
                           "not reward=self_consistency (which would ignore them)")
@@ -83,41 +84,44 @@ def label_with_base_model(cfg: Any, model: Any, tokenizer: Any, template: Any, t
         logger.warning("guards.base_labels.max_rows=%d: labelling and training on the first %d of %d training rows "
                        "(null = all)", bl.max_rows, n_rows, total)
         train_ds = train_ds.select(range(n_rows))
-    params = SamplingSettings.from_cfg(cfg.sampling, n=bl.n, seed=cfg.seed)
+    params = SamplingSettings.from_cfg(sampling_cfg, n=bl.n, seed=seed)
     logger.info("base-model labels: labelling %d of %d training rows with maj@%d", n_rows, total, params.n)
     with inference_mode(model), full_parameters(model):
-        engine = build_engine(model, tokenizer, cfg.get("rollout"), batch_size=cfg.eval.batch_size,
-                              autocast_dtype=cfg.eval.autocast_dtype, seed=cfg.seed)  # vLLM with rollout=vllm*
-        labels = compute_base_labels(engine, train_ds, template, params, cfg.data.answer_format, bl.min_agreement)
+        engine = build_engine(model, tokenizer, rollout_cfg, batch_size=eval_cfg.batch_size,
+                              autocast_dtype=eval_cfg.autocast_dtype, seed=seed)  # vLLM with rollout=vllm*
+        labels = compute_base_labels(engine, train_ds, template, params, answer_format, bl.min_agreement)
     gold = train_ds["answer"] if "answer" in train_ds.column_names else [None] * len(train_ds)
     quality = label_accuracy([lab for lab, _ in labels], gold)
     logger.info("base-model labels on %d rows: %s", len(labels), quality)
-    write_report(cfg.get("run_dir"), "base_labels", {"rows": len(labels), "train_rows": total, **quality,
-                                                     "mean_agreement": sum(s for _, s in labels) / len(labels)})
+    write_report(run_dir, "base_labels", {"rows": len(labels), "train_rows": total, **quality,
+                                          "mean_agreement": sum(s for _, s in labels) / len(labels)})
     return attach_labels(train_ds, labels, freeze=bl.freeze)
 
 
-def apply_guards(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: Any,
-                 reward_funcs: list[Any]) -> tuple[Any, list[Any]]:
-    """Prepare ``train_ds`` and the callbacks for ``cfg.guards`` (the training rewards are ``reward_funcs``); a
-    no-op when the group is absent or all off."""
+def apply_guards(guards_cfg: Any, eval_cfg: Any, seed: int, run_dir: str | None, model: Any, tokenizer: Any,
+                 template: Any, train_ds: Any, reward_funcs: list[Any], *, sampling_cfg: Any, rollout_cfg: Any,
+                 answer_format: str) -> tuple[Any, list[Any]]:
+    """Prepare ``train_ds`` and the callbacks for the ``guards`` group (the training rewards are ``reward_funcs``);
+    a no-op when the group is absent or all off. Early stopping evaluates greedily with ``eval_cfg``; base-model
+    labels come from :func:`label_with_base_model`, which reads the keyword arguments."""
     from hydra.utils import instantiate
 
     from rlpost.methods.grpo.guards.pseudo_labels import split_validation
 
-    g = cfg.get("guards")
+    g = guards_cfg
     if g is None:
         return train_ds, []
     callbacks: list[Any] = []
     early = instantiate(g.early_stopping) if g.get("early_stopping") else None
     if early is not None:
-        train_ds, val_ds = split_validation(train_ds, early.val_size, cfg.seed)
-        eval_cfg = OmegaConf.merge(cfg.eval, {"k": 1})  # greedy accuracy only: cheap enough to run every N steps
-        early.context = {"val_ds": val_ds, "template": template, "eval_cfg": eval_cfg, "run_dir": cfg.get("run_dir"),
-                         "seed": cfg.seed}
+        train_ds, val_ds = split_validation(train_ds, early.val_size, seed)
+        greedy = OmegaConf.merge(eval_cfg, {"k": 1})  # greedy accuracy only: cheap enough to run every N steps
+        early.context = {"val_ds": val_ds, "template": template, "eval_cfg": greedy, "run_dir": run_dir, "seed": seed}
         callbacks.append(early)
     if g.get("base_labels"):
-        train_ds = label_with_base_model(cfg, model, tokenizer, template, train_ds, reward_funcs)
+        train_ds = label_with_base_model(g.base_labels, model, tokenizer, template, train_ds, reward_funcs,
+                                         sampling_cfg=sampling_cfg, rollout_cfg=rollout_cfg, eval_cfg=eval_cfg,
+                                         answer_format=answer_format, seed=seed, run_dir=run_dir)
         if g.get("curriculum"):
             keep = instantiate(g.curriculum)(train_ds["agreement"])
             logger.info("curriculum: %d of %d rows kept, easiest (highest base agreement) first", len(keep),
@@ -128,7 +132,7 @@ def apply_guards(cfg: Any, model: Any, tokenizer: Any, template: Any, train_ds: 
     if g.get("collapse"):
         detector: CollapseDetector = instantiate(g.collapse)
         detector.validation = early
-        detector.run_dir = cfg.get("run_dir")
+        detector.run_dir = run_dir
         callbacks.append(detector)
     return train_ds, callbacks
 
