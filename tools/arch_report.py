@@ -1,13 +1,15 @@
 """Import-graph numbers of src/rlpost, read with stdlib ``ast`` (nothing is imported): ``python -m tools.arch_report``.
 
 Prints modules, import edges (function-level imports included), cycles, floors (longest import chain), upward
-imports against the floor table of docs/ARCHITECTURE.md section 1, and files and lines per package.
+imports against the floor table of docs/ARCHITECTURE.md section 1, library functions that take the root config
+(rule 5 of section 3), and files and lines per package.
 tests/test_architecture.py enforces the rules on the same graph.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -140,6 +142,29 @@ def upward(modules: dict[str, Path], graph: dict[str, list[tuple[str, int, bool]
     return out
 
 
+# rule 5: only the pipelines, the config package and the entry points may take the root config as ``cfg``
+CFG_ALLOWED = re.compile(r"^(methods/\w+/(pipeline|config)\.py|pipeline\.py|config/.*|cli\.py|train\.py|"
+                         r"evaluate\.py)$")
+
+
+def root_cfg_parameters(tree: ast.AST) -> list[tuple[str, int]]:
+    """(function name, line) for each function or lambda in ``tree`` that has a parameter named ``cfg``."""
+    found = []
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            args = [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs, fn.args.vararg, fn.args.kwarg]
+            if any(a is not None and a.arg == "cfg" for a in args):
+                found.append((getattr(fn, "name", "<lambda>"), fn.lineno))
+    return sorted(found, key=lambda f: f[1])
+
+
+def root_cfg_functions(modules: dict[str, Path]) -> list[str]:
+    """``file:line name(cfg)`` for every library function (outside :data:`CFG_ALLOWED`) taking the root config."""
+    return [f"{path.relative_to(ROOT).as_posix()}:{line} {name}(cfg)" for path in modules.values()
+            if not CFG_ALLOWED.match(path.relative_to(PKG).as_posix())
+            for name, line in root_cfg_parameters(ast.parse(path.read_text(), str(path)))]
+
+
 def main() -> None:
     modules, graph = import_graph()
     edges = [e for es in graph.values() for e in es]
@@ -150,6 +175,8 @@ def main() -> None:
     print(f"floors (longest chain) {max(lv.values()) + 1}; deepest {deepest} ({lv[deepest]})")
     up = upward(modules, graph)
     print(f"upward imports {len(up)}", *up, sep="\n  ")
+    root_cfg = root_cfg_functions(modules)
+    print(f"library functions taking the root cfg {len(root_cfg)}", *root_cfg, sep="\n  ")
     files, lines = Counter(), Counter()
     for m, p in modules.items():
         key = unit(m) + "/" if p.parent != PKG else "(top level)"

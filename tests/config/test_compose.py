@@ -86,6 +86,22 @@ def test_unknown_algo_key_is_rejected() -> None:
         compose_recipe("grpo", ["algo.num_generations=abc"])
 
 
+def test_each_method_registers_its_own_algo_schema() -> None:
+    """``algo/<m>_schema`` is the ``ALGO_SCHEMA`` of ``methods/<m>/config.py``, found by walking rlpost.methods."""
+    from hydra.core.config_store import ConfigStore
+
+    from rlpost.config import register_configs
+    from rlpost.config.schema import method_schemas
+
+    schemas = method_schemas()
+    assert {name: schema.__module__ for name, schema in schemas.items()} == {
+        "divpo_schema": "rlpost.methods.divpo.config", "grpo_schema": "rlpost.methods.grpo.config"}
+    register_configs()
+    stored = ConfigStore.instance().repo["algo"]
+    assert OmegaConf.to_object(stored["grpo_schema.yaml"].node).num_generations == 8
+    assert OmegaConf.to_object(stored["divpo_schema.yaml"].node).rho == 0.3
+
+
 def test_trainer_interpolates_algo_values() -> None:
     cfg = _resolve("grpo", SMOKE + ["algo.num_generations=4", "algo.kl_coef=0.04"])
     assert cfg.trainer.num_generations == 4 and cfg.trainer.beta == 0.04

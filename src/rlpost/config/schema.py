@@ -1,10 +1,16 @@
-"""Dataclass schemas for rlpost-owned config groups; Hydra rejects unknown keys and wrong types at startup."""
+"""Dataclass schemas for rlpost-owned config groups; Hydra rejects unknown keys and wrong types at startup.
+
+The shared groups' schemas are defined here; each method's ``algo`` schema is defined next to its code
+(``methods/<m>/config.py: ALGO_SCHEMA``) and registered by :func:`register_configs` as ``algo/<m>_schema``.
+"""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
@@ -12,50 +18,6 @@ from rlpost.rollout.sampling import config_schema
 
 # a sampling node (``sampling``, ``eval.sampling``): the config fields of rlpost.rollout.sampling.SamplingSettings
 SamplingConfig = config_schema()
-
-
-@dataclass
-class GRPOAlgoConfig:
-    """rlpost-owned GRPO knobs (TRL names where mirrored; ``kl_coef`` is TRL's ``beta``)."""
-
-    num_generations: int = 8
-    kl_coef: float = 0.0
-    scale_rewards: str = "group"
-    loss_type: str = "dapo"
-    epsilon: float = 0.2
-    epsilon_high: float | None = None
-    entropy_coef: float = 0.0
-    mask_truncated_completions: bool = False
-    num_iterations: int = 1
-    skip_zero_advantage: str = "auto"
-    # token (GRPO) | sequence (GSPO: one length-normalised ratio per completion)
-    importance_sampling_level: str = "token"
-    # grpo | rloo (leave-one-out baseline, rlpost.methods.grpo.advantages)
-    advantage_estimator: str = "grpo"
-    # DAPO dynamic sampling (rlpost.methods.grpo.dynamic_sampling)
-    dynamic_sampling: bool = False
-    max_generation_rounds: int = 4
-    max_uninformative_rounds: int = 32
-    # vLLM rollouts: correct the rollout-vs-trainer log-prob mismatch (TRL's vllm_importance_sampling_*)
-    vllm_importance_sampling_correction: bool = True
-    vllm_importance_sampling_mode: str = "sequence_mask"
-    vllm_importance_sampling_clip_max: float | None = 3.0
-
-
-@dataclass
-class DivPOAlgoConfig:
-    """rlpost-owned DivPO knobs: pool size, band width, criterion, online rounds."""
-
-    # completions per prompt (the pool, N)
-    n: int = 16
-    # reward band as a fraction of the pool's reward range, in [0, 0.5]; 0 = best-vs-worst DPO
-    rho: float = 0.3
-    # a (group) -> list[float] criterion node with _target_ and _partial_: true
-    diversity: Any = None
-    # online rounds (generate from the latest policy); 1 = offline DivPO
-    rounds: int = 1
-    # sequences per generate call
-    generation_batch_size: int = 64
 
 
 @dataclass
@@ -113,11 +75,26 @@ def config_dirs() -> tuple[Path, Path]:
     return pkg / "_conf", pkg / "_recipes"
 
 
+def method_schemas() -> dict[str, type]:
+    """``{"<m>_schema": schema}`` for every method package under :mod:`rlpost.methods` whose ``config`` module
+    defines ``ALGO_SCHEMA``; found by walking the package, so a new method touches no list here."""
+    import rlpost.methods
+
+    schemas = {}
+    for info in sorted(pkgutil.iter_modules(rlpost.methods.__path__), key=lambda m: m.name):
+        name = f"rlpost.methods.{info.name}.config"
+        if info.ispkg and importlib.util.find_spec(name) is not None:
+            schema = getattr(importlib.import_module(name), "ALGO_SCHEMA", None)
+            if schema is not None:
+                schemas[f"{info.name}_schema"] = schema
+    return schemas
+
+
 def register_configs() -> None:
     """Register the schemas so group files can extend them (``defaults: [grpo_schema, _self_]``)."""
     cs = ConfigStore.instance()
-    cs.store(group="algo", name="grpo_schema", node=GRPOAlgoConfig)
-    cs.store(group="algo", name="divpo_schema", node=DivPOAlgoConfig)
+    for name, schema in method_schemas().items():
+        cs.store(group="algo", name=name, node=schema)
     cs.store(group="rollout", name="rollout_schema", node=RolloutConfig)
     cs.store(group="sampling", name="sampling_schema", node=SamplingConfig)
     cs.store(group="eval", name="eval_schema", node=EvalConfig)

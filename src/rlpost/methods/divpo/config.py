@@ -1,14 +1,35 @@
-"""DivPO's config checks (run by rlpost.config.validate for ``pipeline: rlpost.methods.divpo.pipeline.run``) and the
-overrides that make any DivPO config a seconds-long smoke run."""
+"""DivPO's typed ``algo`` schema (:class:`DivPOAlgoConfig`, registered by rlpost.config.schema), its config checks
+(run by rlpost.config.validate for ``pipeline: rlpost.methods.divpo.pipeline.run``) and the overrides that make any
+DivPO config a seconds-long smoke run."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rlpost.errors import ConfigError
 
 # values only (conf/debug/divpo_smoke.yaml); pair with model=tiny_random reward=length
 SMOKE = ["+debug=divpo_smoke"]
+
+
+@dataclass
+class DivPOAlgoConfig:
+    """rlpost-owned DivPO knobs: pool size, band width, criterion, online rounds."""
+
+    # completions per prompt (the pool, N)
+    n: int = 16
+    # reward band as a fraction of the pool's reward range, in [0, 0.5]; 0 = best-vs-worst DPO
+    rho: float = 0.3
+    # a (group) -> list[float] criterion node with _target_ and _partial_: true
+    diversity: Any = None
+    # online rounds (generate from the latest policy); 1 = offline DivPO
+    rounds: int = 1
+    # sequences per generate call
+    generation_batch_size: int = 64
+
+
+ALGO_SCHEMA = DivPOAlgoConfig  # registered as algo/divpo_schema (rlpost.config.schema)
 
 
 def validate(cfg: Any, world_size: int = 1, cuda_available: bool = False) -> None:

@@ -1,14 +1,47 @@
-"""GRPO's config checks (run by rlpost.config.validate for ``pipeline: rlpost.methods.grpo.pipeline.run``) and the
-overrides that make any GRPO config a seconds-long smoke run."""
+"""GRPO's typed ``algo`` schema (:class:`GRPOAlgoConfig`, registered by rlpost.config.schema), its config checks
+(run by rlpost.config.validate for ``pipeline: rlpost.methods.grpo.pipeline.run``) and the overrides that make any
+GRPO config a seconds-long smoke run."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rlpost.errors import ConfigError
 
 # a seconds-long run of any GRPO config or recipe (tests, smoke checks): values only, conf/debug/cpu_smoke.yaml
 SMOKE = ["+debug=cpu_smoke"]
+
+
+@dataclass
+class GRPOAlgoConfig:
+    """rlpost-owned GRPO knobs (TRL names where mirrored; ``kl_coef`` is TRL's ``beta``)."""
+
+    num_generations: int = 8
+    kl_coef: float = 0.0
+    scale_rewards: str = "group"
+    loss_type: str = "dapo"
+    epsilon: float = 0.2
+    epsilon_high: float | None = None
+    entropy_coef: float = 0.0
+    mask_truncated_completions: bool = False
+    num_iterations: int = 1
+    skip_zero_advantage: str = "auto"
+    # token (GRPO) | sequence (GSPO: one length-normalised ratio per completion)
+    importance_sampling_level: str = "token"
+    # grpo | rloo (leave-one-out baseline, rlpost.methods.grpo.advantages)
+    advantage_estimator: str = "grpo"
+    # DAPO dynamic sampling (rlpost.methods.grpo.dynamic_sampling)
+    dynamic_sampling: bool = False
+    max_generation_rounds: int = 4
+    max_uninformative_rounds: int = 32
+    # vLLM rollouts: correct the rollout-vs-trainer log-prob mismatch (TRL's vllm_importance_sampling_*)
+    vllm_importance_sampling_correction: bool = True
+    vllm_importance_sampling_mode: str = "sequence_mask"
+    vllm_importance_sampling_clip_max: float | None = 3.0
+
+
+ALGO_SCHEMA = GRPOAlgoConfig  # registered as algo/grpo_schema (rlpost.config.schema)
 
 
 def validate(cfg: Any, world_size: int = 1, cuda_available: bool = False) -> None:
