@@ -205,11 +205,10 @@ def run_trainer(trainer: Any, output_dir: str | Path, fingerprint: dict[str, str
                 final_dir: str | Path | None = None, resume: bool = True) -> Any:
     """Train with crash-safe resume: every pipeline's ``trainer.train`` goes through here.
 
-    Resumes from the newest committed, intact checkpoint in ``output_dir`` (:func:`prepare_resume`; a directory
-    holding another run's checkpoints, by ``fingerprint``, is refused), trains, then
-    saves the model to ``final_dir`` when given. A full disk while training or saving becomes a
-    :class:`StorageError` (one line), never a traceback. The trainer should carry
-    :func:`rlpost.checkpoint.commit.commit_callback` so its checkpoints get commit markers.
+    Resumes from the newest committed, intact checkpoint in ``output_dir`` (:func:`prepare_resume`; checkpoints
+    whose run ``fingerprint`` differs are refused), trains, then saves the model to ``final_dir`` when given. A full
+    disk while training or saving becomes a :class:`StorageError` (one line), never a traceback. The trainer should
+    carry :func:`rlpost.checkpoint.commit.commit_callback` so its checkpoints get commit markers.
 
     Returns:
         What ``trainer.train`` returned (HF's ``TrainOutput``).
