@@ -42,9 +42,8 @@ def test_diversity_matches_divpo_evaluation(tmp_path, tiny_model_dir):
     assert f"quality/mean_reward {metrics['quality/mean_reward']:.3f}" in line
 
     dcfg = pipeline_cfg("divpo", [model, "algo.generation_batch_size=16", *POOLS], tmp_path / "divpo")
-    task = Task(dcfg, instantiate(dcfg.data.template), *build_rewards(dcfg.reward), None,
-                list(dcfg.data.attribute_keys))
-    divpo = evaluate(task, None, build_datasets(dcfg.data, dcfg.seed)[1], tmp_path / "divpo")
+    task = Task(instantiate(dcfg.data.template), *build_rewards(dcfg.reward), None, list(dcfg.data.attribute_keys))
+    divpo = evaluate(dcfg, task, None, build_datasets(dcfg.data, dcfg.seed)[1], tmp_path / "divpo")
     assert divpo == metrics
     assert read_jsonl(tmp_path / "divpo" / "pools.jsonl") == pools
 
