@@ -27,7 +27,8 @@ def main() -> None:
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     tok = AutoTokenizer.from_pretrained(model_dir)
     set_seed(0, device_specific=True)  # TRL's GRPOTrainer: seed + process index, so ranks sample differently
-    eval_cfg = OmegaConf.create({"k": 2, "sampling": {"temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4},
+    eval_cfg = OmegaConf.create({"kind": "math_qa", "k": 2,
+                                 "sampling": {"temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4},
                                  "answer_format": "auto", "group_by": None, "batch_size": 8, "autocast_dtype": None})
     stopper = EarlyStopping(eval_steps=1, patience=10)
     stopper.context = {"val_ds": generate_arithmetic(4).to_list(), "template": ChatTemplate(), "eval_cfg": eval_cfg,
