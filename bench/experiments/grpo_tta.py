@@ -14,6 +14,8 @@ Arms (same recipe, same prompts and reward; ``--config-name`` default grpo_smoll
 
     python -m bench experiment grpo_tta --tag TAG run --arm dynamic --seed 0          # tuning: validation curve only
     python -m bench experiment grpo_tta --tag TAG run --arm dynamic --seed 0 --test   # a reported run
+    python -m bench experiment grpo_tta --tag TAG train --arm dynamic --seed 0        # the timed training alone;
+                                                       # a later `run` with the same arguments reuses it
     python -m bench experiment grpo_tta --tag TAG report     # table + PNG from every run of the tag
     python -m bench experiment grpo_tta --tag smoke run --arm dynamic --minutes 0.5 --every 0.25 --model tiny_random \\
         --val-size 4
@@ -53,10 +55,32 @@ def marks(minutes: float, every: float) -> list[float]:
     return out if out and math.isclose(out[-1], minutes) else [*out, minutes]
 
 
+def trained(train_dir: Path, snaps: list[float]) -> bool:
+    """True when ``train_dir`` holds a finished training with a snapshot at each of ``snaps``.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp()); (d / "snapshots").mkdir()
+        >>> trained(d, [1.0, 2.0])
+        False
+        >>> _ = (d / "snapshots" / "snapshots.json").write_text('[{"minutes": 1.0}, {"minutes": 2.0}]')
+        >>> trained(d, [1.0, 2.0]), trained(d, [1.0, 2.0, 3.0])
+        (True, False)
+    """
+    index = train_dir / "snapshots" / "snapshots.json"
+    return index.is_file() and {s["minutes"] for s in json.loads(index.read_text())} >= set(snaps)
+
+
 def train(arm: str, seed: int, args: argparse.Namespace, run_dir: Path) -> Path:
-    """Train one arm; returns its training directory (with snapshots/)."""
+    """Train one arm unless ``run_dir`` already holds that training; returns its directory (with snapshots/).
+
+    Training is the only timed part: ``train`` runs it alone so that several arms can be trained back to back on an
+    otherwise idle machine and evaluated later (``run`` then reuses the training), e.g. while other work runs."""
     snaps = marks(args.minutes, args.every)
     train_dir = run_dir / "train"
+    if trained(train_dir, snaps):
+        print(f"reusing the finished training in {train_dir}", flush=True)
+        return train_dir
     if ARMS[arm] is None:
         run_step("bench.experiments.trl_grpo_arith",
                  ["--config-name", args.config_name, "--model", args.model, "--seed", str(seed), "--minutes",
@@ -237,7 +261,8 @@ def table(r: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["run", "report"])
+    parser.add_argument("command", choices=["train", "run", "report"],
+                        help="train: the timed training only; run: train (or reuse it) and evaluate; report")
     parser.add_argument("--arm", choices=list(ARMS), default="dynamic")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--config-name", default="grpo_smollm2_arith_20min")
@@ -252,7 +277,10 @@ def main(argv: list[str] | None = None) -> None:
     add_output_args(parser)  # --work-dir: the runs (<arm>_s<seed>/run.json) that report aggregates
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every arm's training run")
     args = resolve_outputs(parser.parse_intermixed_args(argv), "grpo_tta")
-    run(args) if args.command == "run" else report(args)
+    if args.command == "train":
+        train(args.arm, args.seed, args, args.work_dir / f"{args.arm}_s{args.seed}")
+    else:
+        run(args) if args.command == "run" else report(args)
 
 
 if __name__ == "__main__":
