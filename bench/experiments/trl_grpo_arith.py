@@ -27,11 +27,12 @@ RLPOST_ONLY: tuple[str, ...] = ()
 
 
 def grpo_kwargs(cfg: Any, out: Path) -> dict[str, Any]:
-    """The recipe's ``trainer`` group as ``trl.GRPOConfig`` kwargs, with a time budget instead of steps and no
-    checkpoints or logging service."""
+    """The recipe's ``trainer`` group and its sampling (as the GRPO pipeline passes them) as ``trl.GRPOConfig``
+    kwargs, with a time budget instead of steps and no checkpoints or logging service."""
     from omegaconf import OmegaConf
 
-    from rlpost.runtime.trl_args import runtime_device_args
+    from rlpost.rollout.sampling import SamplingSettings
+    from rlpost.runtime.trl_args import runtime_device_args, sampling_args
 
     cfg.run_dir, cfg.run_name = str(out), "trl_grpo_arith"
     trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
@@ -39,7 +40,7 @@ def grpo_kwargs(cfg: Any, out: Path) -> dict[str, Any]:
         trainer.pop(key, None)
     trainer.update(max_steps=100000, save_strategy="no", report_to=[], output_dir=str(out / "checkpoints"),
                    deepspeed=None)
-    return {**trainer, **runtime_device_args(cfg.trainer)}
+    return {**trainer, **runtime_device_args(cfg.trainer), **sampling_args(SamplingSettings.from_cfg(cfg.sampling))}
 
 
 def main(argv: list[str] | None = None) -> None:
