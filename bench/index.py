@@ -51,6 +51,17 @@ def _vllm(d: dict[str, Any]) -> str:
     return f"fastest rollout per batch {d['fastest_rollout_arm_per_batch']}, fastest GRPO {d['fastest_grpo_arm']}"
 
 
+def _tta(d: dict[str, Any]) -> str:
+    """Plain test accuracy at the end of the budget per arm, and its time to plain TRL's final validation accuracy."""
+    end = f"{d['settings']['minutes']:g}"
+    parts = []
+    for arm, a in d["arms"].items():
+        t = a.get("time_to_trl_final_min")
+        reached = "" if t is None else f" (TRL's acc. at {t:.1f} min)"
+        parts.append(f"{arm} {_pct(a['test'][end]['plain'][0])}{reached}")
+    return "test plain at end: " + ", ".join(parts)
+
+
 # benchmark -> the figure its README row leads with
 HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "quickstart": lambda d: f"{d['result']['wall_s'] / 60:.1f} min, {d['result']['steps']} steps, "
@@ -71,6 +82,7 @@ HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "divpo": _divpo,
     "tallrec": _tallrec,
     "vllm_compare": _vllm,
+    "grpo_tta": _tta,
     "gpu_check": lambda d: f"{d['machine']['gpu']}: " + ", ".join(
         f"{t} {v['tests'] - v['failed'] - v['skipped']}/{v['tests']} passed" for t, v in d["tiers"].items()),
 }
