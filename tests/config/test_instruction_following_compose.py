@@ -19,6 +19,16 @@ def test_reward_groups_build(reward, verifier):
     assert func.combine == ("product" if verifier else "hard_only")
 
 
+def test_relevance_gate_builds_with_the_configured_thresholds():
+    from rlpost.rewards.build import build_rewards
+
+    cfg = compose_recipe("grpo", ["model=tiny_random", "reward=if_relevance", "data=if_constraints",
+                                  "reward.funcs.instruction_following.gate.floor=0.15"])
+    [func], _ = build_rewards(cfg.reward)
+    assert type(func.gate).__name__ == "EmbeddingRelevance" and (func.gate.floor, func.gate.full) == (0.15, 0.4)
+    assert func.verifier is None and func.combine == "hard_only"
+
+
 def test_endpoint_verifier_needs_a_url():
     from rlpost.rewards.build import build_rewards
 

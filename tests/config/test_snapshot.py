@@ -32,7 +32,9 @@ DROPPED_WITHOUT_TRAINING = {f"rollout.{k}" for k in SAMPLING}
 # keys new in this layout (eval.sampling.top_k: null is what evaluation used before, unset)
 ADDED = {"paths.data_root", "eval.sampling.top_k",
          # the task kind each conf/eval/*.yaml states (rlpost.eval.tasks.registry)
-         "eval.kind"}
+         "eval.kind",
+         # reward=instruction_following's optional gate (null = none; reward=if_relevance sets it)
+         "reward.funcs.instruction_following.gate"}
 # "<case>": {key: new value} for values changed on purpose (the old value stays in the snapshot)
 CHANGED: dict[str, dict[str, object]] = {}
 # value renames: module paths that moved after the snapshot (the arithmetic generator left data/sources/files.py)

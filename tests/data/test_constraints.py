@@ -105,3 +105,10 @@ def test_training_prompts_that_appear_in_the_evaluation_file_are_refused(tmp_pat
     check_no_overlap(["Write a poem about rivers."], str(held_out), "x")  # no overlap: passes
     check_no_overlap(["anything"], str(tmp_path / "missing.jsonl"), "x")  # no evaluation file: nothing to guard
     generate_constraint_prompts(5, forbid_overlap_with=str(held_out))
+
+
+def test_generated_rows_keep_the_request_without_its_constraints_as_task() -> None:
+    from rlpost.data.sources.constraints import generate_constraint_prompts
+
+    for row in generate_constraint_prompts(size=5, seed=3):
+        assert row["task"] and row["question"].startswith(row["task"]) and row["question"] != row["task"]

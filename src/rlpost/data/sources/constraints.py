@@ -139,8 +139,8 @@ def generate_constraint_prompts(size: int, seed: int = 0, split: str = "train", 
         base = rng.choice(TASKS).format(topic=rng.choice(topics))
         ids, kwargs, texts = draw_constraints(rng, base, types, rng.randint(min_constraints, max_constraints))
         question = " ".join([base, *texts])
-        rows.append({"prompt_id": f"ifgen-{split}-{seed}-{i}", "question": question, "answer": None,
-                     "instruction_id_list": ids, "kwargs": json.dumps(kwargs)})
+        rows.append({"prompt_id": f"ifgen-{split}-{seed}-{i}", "question": question, "task": base,
+                     "answer": None, "instruction_id_list": ids, "kwargs": json.dumps(kwargs)})
     if forbid_overlap_with:
         check_no_overlap([r["question"] for r in rows], forbid_overlap_with, f"data.source (split {split})")
     return Dataset.from_list(rows)

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from rlpost.errors import ConfigError
-from rlpost.eval.diversity import compute_mean_distance, load_embedder
+from rlpost.eval.diversity import compute_mean_distance
+from rlpost.text.embedder import load_embedder
 from rlpost.text.words import extract_words, normalise_value, parse_json_object
 from rlpost.types import Group
 

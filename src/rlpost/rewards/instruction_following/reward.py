@@ -13,6 +13,8 @@ A row carries any of three constraint columns:
 The hard score is the fraction of hard constraints met (``mode=fraction``) or 1 only when all are
 (``mode=all``). With soft constraints, ``combine=product`` is VerIF's rule: hard score x the verifier's verdict that
 every soft constraint holds (``soft_verdict=binary``: P(Yes) >= ``soft_threshold``; ``probability``: P(Yes)).
+An optional ``gate`` (a reward function in [0, 1], e.g. :class:`rlpost.rewards.relevance.EmbeddingRelevance`) is
+multiplied onto every scored row, so a reply that meets the constraints but ignores the request earns little.
 A constraint that cannot be checked (unknown id, kwargs that do not fit, a checker that raises, hangs or returns a
 non-bool) counts as not met and is logged once per distinct cause, naming the prompt and the constraint.
 Per-type pass rates go to the training log as ``if_rate/<instruction id>``.
@@ -51,13 +53,15 @@ class InstructionFollowingReward:
             constraints are not scored (``combine`` must then be ``hard_only`` if any row has them).
         combine: ``product`` (VerIF), ``mean`` of hard score and verdict, or ``hard_only``.
         soft_verdict / soft_threshold: how the verifier's score becomes a verdict.
+        gate: a reward function scoring ``(prompt, completion)`` in [0, 1], multiplied onto every row's score
+            (None = no gate). It receives the ``task`` and ``question`` columns.
     """
 
     __name__ = "instruction_following"
 
     def __init__(self, mode: str = "fraction", loose: bool = False, sandbox: dict[str, Any] | None = None,
                  verifier: Any = None, combine: str = "product", soft_verdict: str = "binary",
-                 soft_threshold: float = 0.5) -> None:
+                 soft_threshold: float = 0.5, gate: Any = None) -> None:
         for key, value, allowed in (("mode", mode, MODES), ("combine", combine, COMBINES),
                                     ("soft_verdict", soft_verdict, SOFT_VERDICTS)):
             if value not in allowed:
@@ -66,7 +70,7 @@ class InstructionFollowingReward:
         self.soft_verdict, self.soft_threshold = soft_verdict, float(soft_threshold)
         self.sandbox_kwargs = dict(sandbox or {})
         self._sandbox: CheckerSandbox | None = None
-        self.verifier = verifier
+        self.verifier, self.gate = verifier, gate
         self._seen_errors: set[tuple[str, str]] = set()
 
     @property
@@ -78,7 +82,8 @@ class InstructionFollowingReward:
     def __call__(self, prompts: list[Any], completions: list[Any], instruction_id_list: Sequence[Any] | None = None,
                  kwargs: Sequence[Any] | None = None, checker_code: Sequence[Any] | None = None,
                  soft_constraints: Sequence[Any] | None = None, question: Sequence[str] | None = None,
-                 prompt_id: Sequence[str] | None = None, log_metric: Any = None, **_: Any) -> list[float | None]:
+                 prompt_id: Sequence[str] | None = None, task: Sequence[Any] | None = None,
+                 log_metric: Any = None, **_: Any) -> list[float | None]:
         n = len(completions)
         prompts = prompts if prompts is not None else [""] * n
         texts = [completion_text(c) for c in completions]
@@ -104,10 +109,14 @@ class InstructionFollowingReward:
         n_errors += self._check_code(texts, questions, checker_code, prompt_id, hard, by_type)
         soft = self._soft_scores(prompts, completions, questions, soft_constraints)
         rewards = [self._combine(hard[i], soft[i]) for i in range(n)]
+        gates = self._gate(prompts, completions, rewards, task, question)
+        rewards = [r * g if r is not None else None for r, g in zip(rewards, gates, strict=True)]
         if log_metric is not None:
             for instruction_id, values in sorted(by_type.items()):
                 log_metric(f"if_rate/{instruction_id}", sum(values) / len(values))
             log_metric("if/constraint_errors", float(n_errors))
+            if self.gate is not None:
+                log_metric("if/gate", sum(gates) / len(gates))
             verdicts = [s for s in soft if s is not None]
             if verdicts:
                 log_metric("if/soft_verdict", sum(verdicts) / len(verdicts))
@@ -152,6 +161,21 @@ class InstructionFollowingReward:
         for i, score in zip(rows, scores, strict=True):
             p = float(score) if score is not None else 0.0
             out[i] = float(p >= self.soft_threshold) if self.soft_verdict == "binary" else p
+        return out
+
+    def _gate(self, prompts: list[Any], completions: list[Any], rewards: list[float | None],
+              task: Sequence[Any] | None, question: Sequence[str] | None) -> list[float]:
+        """The gate's score per completion (1.0 without a gate; abstaining rows are not sent to it)."""
+        out = [1.0] * len(completions)
+        rows = [i for i, r in enumerate(rewards) if r is not None]
+        if self.gate is None or not rows:
+            return out
+        task_rows = [task[i] for i in rows] if task is not None else None
+        question_rows = [question[i] for i in rows] if question is not None else None
+        scores = self.gate([prompts[i] for i in rows], [completions[i] for i in rows], task=task_rows,
+                           question=question_rows)
+        for i, score in zip(rows, scores, strict=True):
+            out[i] = min(1.0, max(0.0, float(score))) if score is not None else 0.0
         return out
 
     def _combine(self, hard: list[bool], soft: float | None) -> float | None:
