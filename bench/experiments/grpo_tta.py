@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,15 @@ def time_to(curve: list[tuple[float, float]], target: float) -> float | None:
     return None
 
 
+def median_step_s(train_dir: Path) -> float | None:
+    """Median ``step_time`` of a training's log history (None when the training folder is not there)."""
+    path = train_dir / "log_history.json"
+    if not path.is_file():
+        return None
+    times = sorted(h["step_time"] for h in json.loads(path.read_text()) if h.get("step_time") is not None)
+    return statistics.median(times) if times else None
+
+
 def report(args: argparse.Namespace) -> dict[str, Any]:
     """Aggregate every run.json under --work-dir: mean curves, test accuracy at 10/20 min (mean +- SE), counts, the
     time dynamic sampling needs to reach the plain-TRL 20-minute validation accuracy; table + PNG."""
@@ -200,8 +210,13 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
         test = {f"{t:g}": {style: mean_se([r["test"][f"{t:g}"][style]["accuracy"] for r in mine
                                            if f"{t:g}" in r["test"]]) for style, _ in TEST} for t in REPORT_AT}
         counts = {k: mean_se([r["counts"][k] for r in mine]) for k in mine[0]["counts"]}
-        arms[arm] = {"seeds": [r["seed"] for r in mine], "val_curve": curve, "test": test, "counts": counts}
-    result = {"arms": arms, "settings": runs[0]["settings"]}
+        step_s = [median_step_s(args.work_dir / f"{arm}_s{r['seed']}" / "train") for r in mine]
+        arms[arm] = {"seeds": [r["seed"] for r in mine], "val_curve": curve, "test": test, "counts": counts,
+                     "median_step_s": mean_se([x for x in step_s if x is not None]),
+                     "curves": [[(p["minutes"], p["val_accuracy"]) for p in r["curve"]] for r in mine]}
+    machines = sorted({f"{r['settings'].get('cpu_model')} ({r['settings'].get('cpu_capability')})" for r in runs})
+    result = {"arms": arms, "settings": runs[0]["settings"], "machines": machines,
+              "dates": sorted({str(r["settings"].get("date")) for r in runs})}
     if "trl" in arms:
         target = arms["trl"]["val_curve"][-1][1][0]
         result["target"] = {"trl_final_val_accuracy": target, "budget_min": arms["trl"]["val_curve"][-1][0]}
@@ -209,6 +224,7 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
             t = time_to([(m, ms[0]) for m, ms in a["val_curve"]], target)
             a["time_to_trl_final_min"] = t
             a["fraction_of_budget"] = None if t is None else t / result["target"]["budget_min"]
+            a["time_to_trl_final_per_seed"] = [time_to(c, target) for c in a["curves"]]
     plot(arms, args.out / "grpo_tta.png")
     write_results(args.out, result, table(result))
     return result
@@ -244,18 +260,23 @@ def _pm(ms: tuple[float | None, float | None]) -> str:
 def table(r: dict[str, Any]) -> str:
     """Markdown summary."""
     rows = ["| arm | seeds | test plain @10 | test plain @20 | test word @10 | test word @20 | steps | groups drawn "
-            "| groups equal-reward | time to TRL's 20-min val acc |", "|---|---|---|---|---|---|---|---|---|---|"]
+            "| groups equal-reward | median s/step | time to TRL's 20-min val acc (mean curve; per seed) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for arm, a in r["arms"].items():
         t, c = a["test"], a["counts"]
         ttt = a.get("time_to_trl_final_min")
         ttt_s = "-" if ttt is None else f"{ttt:.1f} min ({a['fraction_of_budget']:.0%})"
+        per_seed = ", ".join("-" if x is None else f"{x:.1f}" for x in a.get("time_to_trl_final_per_seed", []))
+        step_s = a["median_step_s"][0]
         rows.append(f"| {arm} | {a['seeds']} | {_pm(t['10']['plain'])} | {_pm(t['20']['plain'])} | "
                     f"{_pm(t['10']['word'])} | {_pm(t['20']['word'])} | {c['steps'][0]:.0f} | "
-                    f"{c['groups_drawn'][0]:.0f} | {c['groups_uniform'][0]:.0f} | {ttt_s} |")
+                    f"{c['groups_drawn'][0]:.0f} | {c['groups_uniform'][0]:.0f} | "
+                    f"{'-' if step_s is None else f'{step_s:.1f}'} | {ttt_s}; {per_seed} |")
     s = r["settings"]
     rows += ["", f"Mean ± standard error over seeds. Validation curve: {s['val']}, greedy. Config "
              f"{s['config_name']}, model {s['model']}, {s['minutes']} min, snapshots every {s['every']} min. "
-             f"Curve: {r['settings'].get('date')}."]
+             f"Runs: {', '.join(r['dates'])} on {'; '.join(r['machines'])}. Steps, groups and s/step are means over "
+             "seeds; per-seed times are against the mean TRL target."]
     return "\n".join(rows) + "\n"
 
 

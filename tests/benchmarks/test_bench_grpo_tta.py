@@ -15,7 +15,8 @@ def _run(out, arm, seed, accs, test_plain):
     run = {"arm": arm, "seed": seed, "curve": curve, "test": test,
            "counts": {"steps": 100, "generations": 100, "groups_drawn": 200.0, "groups_uniform": 120.0},
            "settings": {"config_name": "c", "model": "m", "minutes": 20, "every": 10,
-                        "val": {"style": "plain", "seed": 4321, "size": 100}}}
+                        "val": {"style": "plain", "seed": 4321, "size": 100}, "cpu_model": "Xeon",
+                        "cpu_capability": "AVX512", "date": f"2026-12-0{seed + 1}"}}
     (out / f"{arm}_s{seed}").mkdir(parents=True)
     (out / f"{arm}_s{seed}" / "run.json").write_text(json.dumps(run))
 
@@ -28,6 +29,9 @@ def test_report_aggregates_seeds_and_times_the_target(tmp_path):
     _run(runs, "trl", 1, (0.4, 0.5, 0.8), (0.5, 0.8))
     _run(runs, "dynamic", 0, (0.4, 0.7, 0.8), (0.7, 0.8))
     _run(runs, "dynamic", 1, (0.4, 0.7, 0.9), (0.7, 0.9))
+    (runs / "dynamic_s1" / "train").mkdir()
+    (runs / "dynamic_s1" / "train" / "log_history.json").write_text(json.dumps(
+        [{"step": i, "step_time": t} for i, t in enumerate((9.0, 3.0, 5.0, 4.0))] + [{"train_runtime": 1.0}]))
     main(["report", "--work-dir", str(runs), "--out", str(tmp_path)])
     result = json.loads((tmp_path / "result.json").read_text())
     dyn = result["arms"]["dynamic"]
@@ -35,8 +39,15 @@ def test_report_aggregates_seeds_and_times_the_target(tmp_path):
     assert dyn["time_to_trl_final_min"] == pytest.approx(10.0) and dyn["fraction_of_budget"] == pytest.approx(0.5)
     assert dyn["test"]["20"]["plain"] == pytest.approx([0.85, 0.05])  # mean, standard error over 2 seeds
     assert result["arms"]["trl"]["time_to_trl_final_min"] == pytest.approx(20.0)
+    # per seed against the mean target: trl seed 0 never reaches 70%, seed 1 crosses it between 10 and 20 min
+    assert result["arms"]["trl"]["time_to_trl_final_per_seed"] == [None, pytest.approx(10 + 10 * 0.2 / 0.3)]
+    assert dyn["time_to_trl_final_per_seed"] == [10.0, 10.0]
+    assert dyn["median_step_s"] == [4.5, None] and result["arms"]["trl"]["median_step_s"] == [None, None]
+    assert result["machines"] == ["Xeon (AVX512)"] and result["dates"] == ["2026-12-01", "2026-12-02"]
     assert (tmp_path / "grpo_tta.png").stat().st_size > 1000
-    assert "| dynamic | [0, 1] | 70.0% ± 0.0% | 85.0% ± 5.0% |" in (tmp_path / "result.md").read_text()
+    md = (tmp_path / "result.md").read_text()
+    assert "| dynamic | [0, 1] | 70.0% ± 0.0% | 85.0% ± 5.0% |" in md
+    assert "| 200 | 120 | 4.5 | 10.0 min (50%); 10.0, 10.0 |" in md and "| - | 20.0 min (100%); -, 16.7 |" in md
 
 
 def test_marks_end_at_the_budget():
