@@ -188,7 +188,7 @@ def median_step_s(train_dir: Path) -> float | None:
     path = train_dir / "log_history.json"
     if not path.is_file():
         return None
-    times = sorted(h["step_time"] for h in json.loads(path.read_text()) if h.get("step_time") is not None)
+    times = [h["step_time"] for h in json.loads(path.read_text()) if h.get("step_time") is not None]
     return statistics.median(times) if times else None
 
 
