@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     history = json.loads((train_dir / "log_history.json").read_text())
     per_gen = args.groups_per_generation
     result = {"arm": args.arm, "seed": args.seed, "curve": curve, "test": test,
-              "counts": group_counts(history, per_gen),
+              "counts": group_counts(history, per_gen), "median_step_s": median_step_s(train_dir),
               "settings": {"config_name": args.config_name, "model": args.model, "minutes": args.minutes,
                            "every": args.every, "val": {"style": VAL[0], "seed": VAL[1], "size": args.val_size},
                            "test_size": args.test_size, "arm_overrides": ARMS[args.arm],
@@ -192,10 +192,23 @@ def median_step_s(train_dir: Path) -> float | None:
     return statistics.median(times) if times else None
 
 
+def load_runs(work_dir: Path, kept: Path) -> list[dict[str, Any]]:
+    """Every ``<arm>_s<seed>/run.json`` under ``work_dir``, copied to ``kept/<arm>_s<seed>.json`` (committed with the
+    results), plus the kept copies of runs whose work files are gone, so a report can add seeds later."""
+    from rlpost.io import write_json
+
+    runs = {p.parent.name: json.loads(p.read_text()) for p in sorted(work_dir.glob("*_s*/run.json"))}
+    for name, run_result in runs.items():
+        write_json(kept / f"{name}.json", run_result, indent=1)
+    for p in sorted(kept.glob("*_s*.json")) if kept.is_dir() else []:
+        runs.setdefault(p.stem, json.loads(p.read_text()))
+    return [runs[k] for k in sorted(runs)]
+
+
 def report(args: argparse.Namespace) -> dict[str, Any]:
-    """Aggregate every run.json under --work-dir: mean curves, test accuracy at 10/20 min (mean +- SE), counts, the
+    """Aggregate every run (:func:`load_runs`): mean curves, test accuracy at 10/20 min (mean +- SE), counts, the
     time dynamic sampling needs to reach the plain-TRL 20-minute validation accuracy; table + PNG."""
-    runs = [json.loads(p.read_text()) for p in sorted(args.work_dir.glob("*_s*/run.json"))]
+    runs = load_runs(args.work_dir, args.out / "runs")
     if not runs:
         raise SystemExit(f"no runs under {args.work_dir}: run `python -m bench experiment grpo_tta --tag TAG run "
                          "--arm ARM --seed S` first")
@@ -210,16 +223,19 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
         test = {f"{t:g}": {style: mean_se([r["test"][f"{t:g}"][style]["accuracy"] for r in mine
                                            if f"{t:g}" in r["test"]]) for style, _ in TEST} for t in REPORT_AT}
         counts = {k: mean_se([r["counts"][k] for r in mine]) for k in mine[0]["counts"]}
-        step_s = [median_step_s(args.work_dir / f"{arm}_s{r['seed']}" / "train") for r in mine]
+        step_s = [r.get("median_step_s") or median_step_s(args.work_dir / f"{arm}_s{r['seed']}" / "train")
+                  for r in mine]
         arms[arm] = {"seeds": [r["seed"] for r in mine], "val_curve": curve, "test": test, "counts": counts,
                      "median_step_s": mean_se([x for x in step_s if x is not None]),
                      "curves": [[(p["minutes"], p["val_accuracy"]) for p in r["curve"]] for r in mine]}
     machines = sorted({f"{r['settings'].get('cpu_model')} ({r['settings'].get('cpu_capability')})" for r in runs})
     result = {"arms": arms, "settings": runs[0]["settings"], "machines": machines,
               "dates": sorted({str(r["settings"].get("date")) for r in runs})}
-    if "trl" in arms:
-        target = arms["trl"]["val_curve"][-1][1][0]
-        result["target"] = {"trl_final_val_accuracy": target, "budget_min": arms["trl"]["val_curve"][-1][0]}
+    if "trl" in arms or args.target is not None:
+        target = args.target if args.target is not None else arms["trl"]["val_curve"][-1][1][0]
+        budget = float(runs[0]["settings"]["minutes"]) if args.target is not None else arms["trl"]["val_curve"][-1][0]
+        result["target"] = {"trl_final_val_accuracy": target, "budget_min": budget,
+                            "given": args.target is not None}
         for a in arms.values():
             t = time_to([(m, ms[0]) for m, ms in a["val_curve"]], target)
             a["time_to_trl_final_min"] = t
@@ -295,6 +311,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--test-size", type=int, default=200)
     parser.add_argument("--groups-per-generation", type=int, default=2,
                         help="prompts per generation batch (per_device_train_batch_size / num_generations)")
+    parser.add_argument("--target", type=float, default=None,
+                        help="report: the plain-TRL final validation accuracy to time against, when the trl runs "
+                             "are reported elsewhere (default: from the trl runs of this report)")
     add_output_args(parser)  # --work-dir: the runs (<arm>_s<seed>/run.json) that report aggregates
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every arm's training run")
     args = resolve_outputs(parser.parse_intermixed_args(argv), "grpo_tta")

@@ -50,6 +50,24 @@ def test_report_aggregates_seeds_and_times_the_target(tmp_path):
     assert "| 200 | 120 | 4.5 | 10.0 min (50%); 10.0, 10.0 |" in md and "| - | 20.0 min (100%); -, 16.7 |" in md
 
 
+def test_report_keeps_each_run_so_seeds_can_be_added_after_the_work_files_are_gone(tmp_path):
+    from bench.experiments.grpo_tta import main
+
+    first, later, out = tmp_path / "runs_a", tmp_path / "runs_b", tmp_path / "results"
+    _run(first, "gspo", 0, (0.4, 0.5, 0.6), (0.5, 0.6))
+    main(["report", "--work-dir", str(first), "--out", str(out)])
+    assert json.loads((out / "runs" / "gspo_s0.json").read_text())["seed"] == 0
+    _run(later, "gspo", 1, (0.4, 0.5, 0.8), (0.5, 0.8))  # a new seed on a later machine; runs_a is gone
+    main(["report", "--work-dir", str(later), "--out", str(out)])
+    main(["report", "--work-dir", str(later), "--out", str(out), "--target", "0.55"])  # TRL's runs live elsewhere
+    result = json.loads((out / "result.json").read_text())
+    gspo = result["arms"]["gspo"]
+    assert gspo["seeds"] == [0, 1] and gspo["test"]["20"]["plain"] == pytest.approx([0.7, 0.1])
+    assert result["target"] == {"trl_final_val_accuracy": 0.55, "budget_min": 20.0, "given": True}
+    assert gspo["time_to_trl_final_per_seed"] == [pytest.approx(15.0), pytest.approx(10 + 10 * 0.05 / 0.3)]
+    assert gspo["time_to_trl_final_min"] == pytest.approx(12.5)
+
+
 def test_marks_end_at_the_budget():
     from bench.experiments.grpo_tta import marks
 

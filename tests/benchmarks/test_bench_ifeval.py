@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from bench.experiments.ifeval_grpo import eval_sets, hacking_signals, table, type_rates, write_plot
+from bench.experiments.ifeval_grpo import eval_sets, hacking_signals, main, table, type_rates, write_plot
 
 
 def _metrics(p):
@@ -13,6 +13,16 @@ def _metrics(p):
     m.update({f"{k}_se": 0.02 for k in list(m)})
     m.update({"strict/punctuation:no_comma": p, "n/punctuation:no_comma": 66.0, "accuracy": p})
     return m
+
+
+def _result(signals):
+    return {"ifeval": {"before": _metrics(0.2), "after": _metrics(0.3)},
+            "arith": {"before": {"accuracy": 0.435}, "after": {"accuracy": 0.42}},
+            "train": {"steps": 10, "s_per_step": 5.0, "reward_first10": 0.3, "reward_last10": 0.5,
+                      "length_first10": 100.0, "length_last10": 80.0, "peak_rss_mb": 3000.0},
+            "settings": {"minutes": 30, "model": "m", "config_name": "c", "overrides": [], "date": "d",
+                         "validation_only": False},
+            "hacking_signals": signals, "plot": "x.png"}
 
 
 def test_eval_sets_skip_ifeval_when_choosing_settings():
@@ -31,20 +41,39 @@ def test_type_rates_first_and_last_window():
 def test_hacking_signals_and_table(tmp_path):
     d = tmp_path / "eval_after_ifeval"
     d.mkdir()
-    recs = [{"question": "Say hi.", "response": "Say hi. hi"}, {"question": "Q", "response": ""}]
+    story = "Write a short story about a dragon who guards a library. Do not use any commas."
+    recs = [{"question": "Say hi.", "response": "Say hi. hi"}, {"question": "Q", "response": ""},
+            {"question": story, "response": "The old dragon curled around the shelves of the library and guarded "
+                                            "every book from thieves"},
+            {"question": story, "response": "*" * 200}]
     (d / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
     signals = hacking_signals(tmp_path)
-    assert signals == {"ifeval_after": {"empty": 0.5, "under_10_words": 1.0, "echoes_prompt": 0.5,
-                                        "mean_words": 1.5}}
-    r = {"ifeval": {"before": _metrics(0.2), "after": _metrics(0.3)},
-         "arith": {"before": {"accuracy": 0.435}, "after": {"accuracy": 0.42}},
-         "train": {"steps": 10, "s_per_step": 5.0, "reward_first10": 0.3, "reward_last10": 0.5,
-                   "length_first10": 100.0, "length_last10": 80.0, "peak_rss_mb": 3000.0},
-         "settings": {"minutes": 30, "model": "m", "config_name": "c", "overrides": [], "date": "d"},
-         "hacking_signals": signals, "plot": "x.png"}
+    after = signals.pop("ifeval_after")
+    assert not signals
+    assert {k: after[k] for k in ("empty", "under_10_words", "echoes_prompt", "mean_words")} == {
+        "empty": 0.25, "under_10_words": 0.75, "echoes_prompt": 0.25, "mean_words": 5.0}
+    # off topic: the blank reply and the asterisks; the story and the greeting echo are on topic
+    assert after["off_topic"] == 0.5
+    assert 0.0 < after["mean_cosine"] < 1.0
+    signals = {"ifeval_after": after}
+    r = _result(signals)
     md = table(r, "ifeval")
     assert "| ifeval | prompt_strict | 20.0% ± 2.0 | 30.0% ± 2.0 | +10.0 |" in md
     assert "| arithmetic | accuracy | 43.5% | 42.0% | -1.5 |" in md
     assert "| punctuation:no_comma | 20.0% | 30.0% | 66 |" in md
     write_plot(r["ifeval"], tmp_path / "p.png", "ifeval")
     assert (tmp_path / "p.png").stat().st_size > 1000
+
+
+def test_rescore_recomputes_signals_from_saved_responses(tmp_path):
+    out, work = tmp_path / "results", tmp_path / "runs"
+    out.mkdir()
+    (out / "result.json").write_text(json.dumps(_result({"ifeval_after": {"stale": 1}})))
+    (work / "eval_after_ifeval").mkdir(parents=True)
+    (work / "eval_after_ifeval" / "samples.jsonl").write_text(json.dumps({"question": "Q", "response": ""}) + "\n")
+    main(["--rescore", "--out", str(out), "--work-dir", str(work)])
+    result = json.loads((out / "result.json").read_text())
+    assert result["hacking_signals"]["ifeval_after"]["empty"] == 1.0
+    assert "stale" not in result["hacking_signals"]["ifeval_after"]
+    assert result["ifeval"]["after"]["prompt_strict"] == 0.3  # the measured figures are kept
+    assert '"off_topic": 1.0' in (out / "result.md").read_text()

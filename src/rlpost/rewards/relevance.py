@@ -56,7 +56,8 @@ class EmbeddingRelevance:
         """Cosine similarity of each request's and text's sentence embeddings (each distinct request encoded once)."""
         distinct = list(dict.fromkeys(requests))
         vectors = load_embedder(self.model_dir).encode(distinct + list(texts), batch_size=self.batch_size,
-                                                       convert_to_numpy=True, normalize_embeddings=True)
+                                                       convert_to_numpy=True, normalize_embeddings=True,
+                                                       show_progress_bar=False)
         row = {request: vectors[k] for k, request in enumerate(distinct)}
         return [float(row[r] @ vectors[len(distinct) + i]) for i, r in enumerate(requests)]
 
