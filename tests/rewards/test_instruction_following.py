@@ -142,8 +142,10 @@ class FakeGate:
     def __init__(self, scores):
         self.scores, self.seen = scores, []
 
-    def __call__(self, prompts, completions, task=None, question=None, **_):
+    def __call__(self, prompts, completions, task=None, question=None, log_metric=None, **_):
         self.seen.append((list(completions), task, question))
+        if log_metric is not None:
+            log_metric("fake_gate/calls", float(len(self.seen)))
         return self.scores[: len(completions)]
 
 
@@ -156,7 +158,8 @@ def test_gate_multiplies_scored_rows_and_skips_abstaining_ones():
                  task=["t1", "t2", "t3"], question=["q1", "q2", "q3"], log_metric=logged.__setitem__)
     assert out == [0.5, 0.0, None]  # 1.0 x 0.5, 0.0 x 0.0, the row with no constraint still abstains
     assert gate.seen == [(["all lowercase", "Upper"], ["t1", "t2"], ["q1", "q2"])]  # the abstaining row is not sent
-    assert logged["if/gate"] == pytest.approx((0.5 + 0.0 + 1.0) / 3)
+    assert logged["if/gate"] == pytest.approx((0.5 + 0.0) / 2)  # over the rows the gate scored
+    assert logged["fake_gate/calls"] == 1.0  # the gate's own metrics (relevance/cosine, ...) reach the logger
     lowercase = [["change_case:english_lowercase"]]
     assert InstructionFollowingReward()(None, ["all lowercase"], instruction_id_list=lowercase,
                                         kwargs=["[{}]"]) == [1.0]  # no gate: unchanged

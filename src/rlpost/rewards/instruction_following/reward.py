@@ -109,14 +109,15 @@ class InstructionFollowingReward:
         n_errors += self._check_code(texts, questions, checker_code, prompt_id, hard, by_type)
         soft = self._soft_scores(prompts, completions, questions, soft_constraints)
         rewards = [self._combine(hard[i], soft[i]) for i in range(n)]
-        gates = self._gate(prompts, completions, rewards, task, question)
+        gates = self._gate(prompts, completions, rewards, task, question, log_metric)
         rewards = [r * g if r is not None else None for r, g in zip(rewards, gates, strict=True)]
         if log_metric is not None:
             for instruction_id, values in sorted(by_type.items()):
                 log_metric(f"if_rate/{instruction_id}", sum(values) / len(values))
             log_metric("if/constraint_errors", float(n_errors))
-            if self.gate is not None:
-                log_metric("if/gate", sum(gates) / len(gates))
+            gated = [g for g, r in zip(gates, rewards, strict=True) if r is not None]
+            if self.gate is not None and gated:
+                log_metric("if/gate", sum(gated) / len(gated))
             verdicts = [s for s in soft if s is not None]
             if verdicts:
                 log_metric("if/soft_verdict", sum(verdicts) / len(verdicts))
@@ -164,8 +165,9 @@ class InstructionFollowingReward:
         return out
 
     def _gate(self, prompts: list[Any], completions: list[Any], rewards: list[float | None],
-              task: Sequence[Any] | None, question: Sequence[str] | None) -> list[float]:
-        """The gate's score per completion (1.0 without a gate; abstaining rows are not sent to it)."""
+              task: Sequence[Any] | None, question: Sequence[str] | None, log_metric: Any) -> list[float]:
+        """The gate's score per completion (1.0 without a gate; abstaining rows are not sent to it); the gate logs
+        its own metrics through ``log_metric``."""
         out = [1.0] * len(completions)
         rows = [i for i, r in enumerate(rewards) if r is not None]
         if self.gate is None or not rows:
@@ -173,7 +175,7 @@ class InstructionFollowingReward:
         task_rows = [task[i] for i in rows] if task is not None else None
         question_rows = [question[i] for i in rows] if question is not None else None
         scores = self.gate([prompts[i] for i in rows], [completions[i] for i in rows], task=task_rows,
-                           question=question_rows)
+                           question=question_rows, log_metric=log_metric)
         for i, score in zip(rows, scores, strict=True):
             out[i] = min(1.0, max(0.0, float(score))) if score is not None else 0.0
         return out
