@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     out = args.work_dir
     if args.rescore:
         results = json.loads((args.out / "result.json").read_text())
-        results["hacking_signals"] = hacking_signals(out)
+        before_from = results["settings"].get("before_from")
+        results["hacking_signals"] = hacking_signals(out, Path(before_from) if before_from else None)
         main_set = "validation" if results["settings"]["validation_only"] else "ifeval"
         write_results(args.out, results, table(results, main_set))
         return
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
                         "length_first10": mean([h["completions/mean_length"] for h in steps[:10]]),
                         "length_last10": mean([h["completions/mean_length"] for h in steps[-10:]]),
                         "type_rates_first_last": type_rates(steps)}
-    results["hacking_signals"] = hacking_signals(out)
+    results["hacking_signals"] = hacking_signals(out, args.before_from)
     main_set = "validation" if args.validation_only else "ifeval"
     png = args.out / "ifeval_grpo.png"
     write_plot(results[main_set], png, main_set)
@@ -99,12 +100,13 @@ def type_rates(steps: list[dict[str, Any]], window: int = 20) -> dict[str, tuple
     return out
 
 
-def hacking_signals(out: Path) -> dict[str, Any]:
+def hacking_signals(out: Path, before_dir: Path | None = None) -> dict[str, Any]:
     """Reward-hacking indicators on the evaluated responses: empty, very short, prompt echoed verbatim, off topic.
 
     ``off_topic`` is the share of responses whose MiniLM cosine with their prompt is at or below the relevance
     gate's default floor (:class:`rlpost.rewards.relevance.EmbeddingRelevance`, 0.2): replies such as "What's that?"
-    or a line of asterisks, and blank ones; ``mean_cosine`` is the average cosine.
+    or a line of asterisks, and blank ones; ``mean_cosine`` is the average cosine. The base model's responses are
+    read from ``before_dir`` (``--before-from``) when given.
     """
     from rlpost.rewards.relevance import EmbeddingRelevance
 
@@ -112,7 +114,7 @@ def hacking_signals(out: Path) -> dict[str, Any]:
     signals: dict[str, Any] = {}
     for tag in ("before", "after"):
         for name in ("ifeval", "validation"):
-            path = out / f"eval_{tag}_{name}" / "samples.jsonl"
+            path = (before_dir if tag == "before" and before_dir else out) / f"eval_{tag}_{name}" / "samples.jsonl"
             if not path.is_file():
                 continue
             recs = [json.loads(line) for line in path.read_text().splitlines()]

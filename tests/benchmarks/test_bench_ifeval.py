@@ -67,12 +67,17 @@ def test_hacking_signals_and_table(tmp_path):
 
 def test_rescore_recomputes_signals_from_saved_responses(tmp_path):
     out, work = tmp_path / "results", tmp_path / "runs"
+    base = tmp_path / "base_run"  # --before-from: the base model's responses live in another run's folder
+    for folder, response in ((work / "eval_after_ifeval", ""), (base / "eval_before_ifeval", "A")):
+        folder.mkdir(parents=True)
+        (folder / "samples.jsonl").write_text(json.dumps({"question": "Q", "response": response}) + "\n")
+    result = _result({"ifeval_after": {"stale": 1}})
+    result["settings"]["before_from"] = str(base)
     out.mkdir()
-    (out / "result.json").write_text(json.dumps(_result({"ifeval_after": {"stale": 1}})))
-    (work / "eval_after_ifeval").mkdir(parents=True)
-    (work / "eval_after_ifeval" / "samples.jsonl").write_text(json.dumps({"question": "Q", "response": ""}) + "\n")
+    (out / "result.json").write_text(json.dumps(result))
     main(["--rescore", "--out", str(out), "--work-dir", str(work)])
     result = json.loads((out / "result.json").read_text())
+    assert result["hacking_signals"]["ifeval_before"]["empty"] == 0.0
     assert result["hacking_signals"]["ifeval_after"]["empty"] == 1.0
     assert "stale" not in result["hacking_signals"]["ifeval_after"]
     assert result["ifeval"]["after"]["prompt_strict"] == 0.3  # the measured figures are kept

@@ -25,7 +25,7 @@ def test_relevance_gate_builds_with_the_configured_thresholds():
     cfg = compose_recipe("grpo", ["model=tiny_random", "reward=if_relevance", "data=if_constraints",
                                   "reward.funcs.instruction_following.gate.floor=0.15"])
     [func], _ = build_rewards(cfg.reward)
-    assert type(func.gate).__name__ == "EmbeddingRelevance" and (func.gate.floor, func.gate.full) == (0.15, 0.4)
+    assert type(func.gate).__name__ == "EmbeddingRelevance" and (func.gate.floor, func.gate.full) == (0.15, 0.25)
     assert func.verifier is None and func.combine == "hard_only"
 
 
