@@ -147,5 +147,7 @@ def table(r: dict[str, Any]) -> str:
     rows += ["", f"Mean ± standard error over seeds. Validation curve: {s['val']}, greedy. Config "
              f"{s['config_name']}, model {s['model']}, {s['minutes']} min, snapshots every {s['every']} min. "
              f"Runs: {', '.join(r['dates'])} on {'; '.join(r['machines'])}. Steps, groups and s/step are means over "
-             "seeds; per-seed times are against the mean TRL target."]
+             "seeds; per-seed times are against the mean TRL target"
+             + (" (given with --target: the trl runs are reported elsewhere)." if r.get("target", {}).get("given")
+                else ".")]
     return "\n".join(rows) + "\n"

@@ -66,6 +66,7 @@ def test_report_keeps_each_run_so_seeds_can_be_added_after_the_work_files_are_go
     assert result["target"] == {"trl_final_val_accuracy": 0.55, "budget_min": 20.0, "given": True}
     assert gspo["time_to_trl_final_per_seed"] == [pytest.approx(15.0), pytest.approx(10 + 10 * 0.05 / 0.3)]
     assert gspo["time_to_trl_final_min"] == pytest.approx(12.5)
+    assert "given with --target" in (out / "result.md").read_text()
 
 
 def test_marks_end_at_the_budget():
