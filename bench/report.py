@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from rlpost.io import write_json
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 RUNS = ROOT / "bench" / "runs"  # work files (git-ignored)
@@ -84,8 +86,21 @@ def child_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": path, **extra}
 
 
-def run_step(module: str, args: list[str], run_dir: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run ``python -m module args`` with RLPOST_RUN_DIR=run_dir; returns wall seconds, peak RSS and metrics.json."""
+def run_step(module: str, args: list[str], run_dir: Path, env: dict[str, str] | None = None,
+             reuse: bool = False) -> dict[str, Any]:
+    """Run ``python -m module args`` with RLPOST_RUN_DIR=run_dir; returns wall seconds, peak RSS and metrics.json.
+
+    A finished step records itself in ``run_dir/step.json``; with ``reuse`` a step that already finished there with
+    exactly this module and these arguments is not run again (its recorded figures are returned, ``reused: True``),
+    so an interrupted benchmark resumes, and a ``--validation-only`` run can later be scored on the test set without
+    training again.
+    """
+    record = run_dir / "step.json"
+    if reuse and record.is_file():
+        done = json.loads(record.read_text())
+        if done.get("module") == module and done.get("args") == args:
+            print(f"[bench] reusing the finished {module} step in {run_dir} (delete it to run again)", flush=True)
+            return {**done, "metrics": read_metrics(run_dir), "reused": True}
     run_dir.mkdir(parents=True, exist_ok=True)
     full_env = child_env(RLPOST_RUN_DIR=str(run_dir), **(env or {}))
     start = time.perf_counter()
@@ -95,9 +110,15 @@ def run_step(module: str, args: list[str], run_dir: Path, env: dict[str, str] | 
     wall = time.perf_counter() - start
     if proc.returncode:
         raise SystemExit(f"{module} {' '.join(args)} failed (exit {proc.returncode}); see {run_dir}/stdout.log")
+    done = {"module": module, "args": args, "wall_s": wall, "peak_rss_mb": peak_child_rss_mb()}
+    write_json(record, done)
+    return {**done, "metrics": read_metrics(run_dir)}
+
+
+def read_metrics(run_dir: Path) -> dict[str, Any]:
+    """``run_dir/metrics.json``, or {} when the step wrote none."""
     metrics_file = run_dir / "metrics.json"
-    return {"wall_s": wall, "peak_rss_mb": peak_child_rss_mb(),
-            "metrics": json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}}
+    return json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
 
 
 def peak_child_rss_mb() -> float:

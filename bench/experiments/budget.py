@@ -24,11 +24,12 @@ def add_budget_args(parser: argparse.ArgumentParser, minutes: float, config_name
 
 
 def train_for_budget(args: argparse.Namespace) -> dict[str, Any]:
-    """``rlpost.train`` of ``--config-name`` for ``--minutes`` into ``<work_dir>/train`` (final model, no saves)."""
+    """``rlpost.train`` of ``--config-name`` for ``--minutes`` into ``<work_dir>/train`` (final model, no saves);
+    a training that already finished there with the same arguments is reused (``run_step(reuse=True)``)."""
     return run_step("rlpost.train", [f"--config-name={args.config_name}", f"model={args.model}", "eval=none",
                                      f"max_train_minutes={args.minutes}", "trainer.max_steps=100000",
                                      "trainer.save_strategy=no", "logger=none", *args.overrides],
-                    args.work_dir / "train")
+                    args.work_dir / "train", reuse=True)
 
 
 def trained_steps(work_dir: Path) -> list[dict[str, Any]]:

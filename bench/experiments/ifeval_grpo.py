@@ -4,6 +4,9 @@
     python -m bench experiment ifeval_grpo --tag val_lr1e-5 --minutes 30 --validation-only \\
         trainer.learning_rate=1e-5
                                                                                  # choose settings: no IFEval
+    python -m bench experiment ifeval_grpo --tag val_lr1e-5 --minutes 30 trainer.learning_rate=1e-5
+                         # the chosen configuration, IFEval once: the same tag and overrides reuse its training and
+                         # validation scores (run_step(reuse=True)); an interrupted benchmark resumes the same way
     python -m bench experiment ifeval_grpo --minutes 1 --model tiny_random --ifeval-limit 8 --val-size 4 \\
         --arith-size 4 --eval-tokens 8 --out /tmp/ifeval_smoke --work-dir /tmp/ifeval_smoke/runs \\
         sampling.max_new_tokens=8
@@ -71,8 +74,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.before_from is not None:  # only if it ran with exactly these overrides
             before = reused_eval(args.before_from / f"eval_before_{name}", [*model, *overrides])["metrics"]
         else:
-            before = run_step("rlpost.evaluate", [*model, *overrides], out / f"eval_before_{name}")["metrics"]
-        after = run_step("rlpost.evaluate", [*trained, *overrides], out / f"eval_after_{name}")["metrics"]
+            before = run_step("rlpost.evaluate", [*model, *overrides], out / f"eval_before_{name}",
+                              reuse=True)["metrics"]
+        after = run_step("rlpost.evaluate", [*trained, *overrides], out / f"eval_after_{name}", reuse=True)["metrics"]
         results[name] = {"before": before, "after": after}
     steps = trained_steps(out)
     results["train"] = {"steps": len(steps), "wall_s": train["wall_s"], "peak_rss_mb": train["peak_rss_mb"],

@@ -78,15 +78,10 @@ def run_arm(arm: str, args: argparse.Namespace, evaluate_before: bool) -> dict[s
         overrides.append(f"guards.base_labels.max_rows={2 * budget_steps(args)}")
     if args.smoke and "guards=srt" in ARMS[arm]:
         overrides += ["guards.early_stopping.val_size=4", "guards.early_stopping.eval_steps=1"]
-    done = run_dir / "bench_wall_s.json"
-    if done.is_file() and (run_dir / "metrics.json").is_file():
-        print(f"[bench] {arm}: reusing the finished run in {run_dir}", flush=True)
-    else:
-        print(f"[bench] {arm}: {' '.join(overrides)}", flush=True)
-        run = run_step("rlpost.train", overrides, run_dir, env={"TOKENIZERS_PARALLELISM": "false"})
-        done.write_text(json.dumps(run["wall_s"]))
-    result = json.loads((run_dir / "metrics.json").read_text())
-    result["wall_s"] = json.loads(done.read_text())
+    print(f"[bench] {arm}: {' '.join(overrides)}", flush=True)
+    run = run_step("rlpost.train", overrides, run_dir, env={"TOKENIZERS_PARALLELISM": "false"}, reuse=True)
+    result = run["metrics"]
+    result["wall_s"] = run["wall_s"]
     history = read_log_history(run_dir)
     result["curves"] = {k: [(h["step"], h[k]) for h in history if h.get(k) is not None] for k in CURVE_KEYS}
     result["guards"] = {p.stem: json.loads(p.read_text()) for p in sorted((run_dir / "guards").glob("*.json"))}

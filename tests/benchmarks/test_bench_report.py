@@ -29,3 +29,18 @@ def test_grpo_step_table_headlines_the_median_ratio():
     assert "(median s/step after step 1): **0.94x**" in table and "0.84x" not in table
     assert "CPU capability not recorded" in table
     assert cpu_text({"cpu_capability": "AVX512", "cpu_native_bf16": True}) == "CPU AVX512, native bf16"
+
+
+def test_run_step_reuses_a_finished_step_only_with_the_same_arguments(tmp_path):
+    """An interrupted benchmark resumes, and a --validation-only run is scored on the test set without retraining."""
+    from bench.report import run_step
+
+    run_dir = tmp_path / "step"
+    first = run_step("platform", [], run_dir)
+    assert "reused" not in first and (run_dir / "stdout.log").read_text().strip()
+    (run_dir / "stdout.log").unlink()
+    again = run_step("platform", [], run_dir, reuse=True)
+    assert again["reused"] and again["wall_s"] == first["wall_s"] and not (run_dir / "stdout.log").exists()
+    assert "reused" not in run_step("platform", [], run_dir)  # reuse is asked for, never implied
+    assert "reused" not in run_step("platform", ["--terse"], run_dir, reuse=True)  # other arguments: run again
+    assert (run_dir / "stdout.log").is_file()
