@@ -72,3 +72,18 @@ def test_the_judge_model_defaults_to_the_policy_and_can_be_set_apart(node):
                                     f"{node}.tiny=false"])
     assert OmegaConf.select(apart, f"{node}.path") == "/models/judge" and apart.model.path is None
     assert OmegaConf.select(apart, f"{node}.tiny") is False and apart.model.tiny is True
+
+
+def test_arithmetic_replay_mix_builds_with_one_reward_per_source():
+    from rlpost.data.build import build_datasets
+    from rlpost.rewards.build import build_rewards
+
+    cfg = compose_recipe("grpo", ["data=if_arith_mix", "reward=if_arith",
+                                  "data.source.sources.instruction_following.size=9",
+                                  "data.source.sources.arith.size=3", "data.eval_source.size=2"])
+    train, held_out = build_datasets(cfg.data, 0)
+    assert sorted(train["source"]) == ["arith"] * 3 + ["instruction_following"] * 9
+    assert {r["op"] for r in train if r["source"] == "arith"} == {"sub"}  # not the held-out set's add/mul
+    assert len(held_out) == 2 and held_out[0]["prompt_id"].startswith("ifgen-validation-1234")
+    funcs, weights = build_rewards(cfg.reward)
+    assert [f.__name__ for f in funcs] == ["instruction_following", "accuracy"] and weights == [1.0, 1.0]

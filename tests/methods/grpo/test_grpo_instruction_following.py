@@ -10,16 +10,17 @@ from tests.conftest import changed_params, pipeline_cfg
 
 pytestmark = pytest.mark.integration
 
+# constraints a random model meets some of the time, so groups have reward variance
+TYPES = "[change_case:english_lowercase,punctuation:no_comma,keywords:letter_frequency]"
+
 
 def test_grpo_on_generated_constraint_prompts_moves_weights_and_logs_per_type_rates(tmp_path):
     from rlpost.methods.grpo.pipeline import run
     from rlpost.runtime.model import load_policy
 
-    # constraints a random model meets some of the time, so groups have reward variance
-    types = "[change_case:english_lowercase,punctuation:no_comma,keywords:letter_frequency]"
     cfg = pipeline_cfg("grpo", ["model=tiny_random", "logger=none", "+debug=cpu_smoke", "data=if_constraints",
                                 "reward=instruction_following", "eval=instruction_following",
-                                "data.source.size=16", "data.eval_source.size=4", f"data.source.types={types}",
+                                "data.source.size=16", "data.eval_source.size=4", f"data.source.types={TYPES}",
                                 "data.source.min_constraints=3", "data.source.max_constraints=3",
                                 "eval.sampling.max_new_tokens=8", "trainer.max_steps=3", "trainer.learning_rate=1e-2",
                                 "trainer.warmup_steps=0", "algo.num_generations=4", "sampling.max_new_tokens=16",
@@ -59,3 +60,26 @@ def test_rlpost_eval_scores_a_constraint_file_and_names_a_bad_row(tmp_path):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     with pytest.raises(DataError, match=r"constraints.jsonl: row 2: constraint 1 \(startend:end_checker\): kwargs"):
         run(pipeline_cfg("evaluate", overrides, tmp_path / "run2"))
+
+
+def test_grpo_on_the_arithmetic_replay_mix_scores_each_source_with_its_reward(tmp_path):
+    from rlpost.methods.grpo.pipeline import run
+    from rlpost.runtime.model import load_policy
+
+    cfg = pipeline_cfg("grpo", ["model=tiny_random", "logger=none", "+debug=cpu_smoke", "data=if_arith_mix",
+                                "reward=if_arith", "eval=none", "data.source.sources.instruction_following.size=24",
+                                f"data.source.sources.instruction_following.types={TYPES}",
+                                "data.source.sources.instruction_following.min_constraints=3",
+                                "data.source.sources.instruction_following.max_constraints=3",
+                                "data.source.sources.arith.size=8", "data.eval_source.size=2",
+                                "trainer.max_steps=16", "trainer.learning_rate=1e-2", "trainer.warmup_steps=0",
+                                "algo.num_generations=4", "sampling.max_new_tokens=16", "sampling.temperature=1.5"],
+                       tmp_path)
+    before, _ = load_policy(cfg.model)
+    run(cfg)
+    history = [h for h in json.loads((tmp_path / "log_history.json").read_text()) if "step_time" in h]
+    assert len(history) == 16
+    for name in ("instruction_following", "accuracy"):  # both sources drawn and scored (None: none in that batch)
+        assert [h for h in history if h.get(f"rewards/{name}/mean") is not None], name
+    assert all(h["reward"] == h["reward"] for h in history)  # every row scored by one reward: no NaN batch reward
+    assert changed_params(before, tmp_path / "final" / "model.safetensors"), "no parameter changed"
