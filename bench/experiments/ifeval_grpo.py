@@ -54,13 +54,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--arith-size", type=int, default=200)
     parser.add_argument("--eval-tokens", type=int, default=256, help="max new tokens per evaluation response")
     parser.add_argument("--rescore", action="store_true",
-                        help="recompute the hacking signals and the table of a finished run from its saved responses")
+                        help="recompute the hacking signals, training pass rates per type and the table of a finished "
+                             "run from its saved responses and training log")
     args = resolve_outputs(parser.parse_args(argv), "ifeval_grpo")
     out = args.work_dir
     if args.rescore:
         results = json.loads((args.out / "result.json").read_text())
         before_from = results["settings"].get("before_from")
         results["hacking_signals"] = hacking_signals(out, Path(before_from) if before_from else None)
+        results["train"]["type_rates_first_last"] = type_rates(trained_steps(out))
         main_set = "validation" if results["settings"]["validation_only"] else "ifeval"
         write_results(args.out, results, table(results, main_set))
         return
@@ -95,12 +97,14 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def type_rates(steps: list[dict[str, Any]], window: int = 20) -> dict[str, tuple[float | None, float | None]]:
-    """Training pass rate per instruction type over the first and last ``window`` steps that drew it."""
+    """Training pass rate per instruction type over the first and last ``window`` steps that drew it (the first and
+    last half when it was drawn fewer than ``2 * window`` times)."""
     keys = sorted({k for h in steps for k in h if k.startswith("if_rate/")})
     out = {}
     for key in keys:
         values = [h[key] for h in steps if key in h]
-        out[key.split("/", 1)[1]] = (mean(values[:window]), mean(values[-window:]))
+        n = max(1, min(window, len(values) // 2))
+        out[key.split("/", 1)[1]] = (mean(values[:n]), mean(values[-n:]))
     return out
 
 

@@ -35,7 +35,11 @@ def test_eval_sets_skip_ifeval_when_choosing_settings():
 
 def test_type_rates_first_and_last_window():
     steps = [{"if_rate/a": 0.0}, {"if_rate/a": 1.0, "if_rate/b": 0.5}, {"if_rate/a": 1.0}]
-    assert type_rates(steps, window=2) == {"a": (0.5, 1.0), "b": (0.5, 0.5)}
+    assert type_rates(steps, window=2) == {"a": (0.0, 1.0), "b": (0.5, 0.5)}
+    # a type drawn fewer than 2 x window times: halves, not the same values twice (every type of a 30-min run
+    # was reported with first == last)
+    steps = [{"if_rate/a": float(i >= 4)} for i in range(8)]
+    assert type_rates(steps, window=20) == {"a": (0.0, 1.0)}
 
 
 def test_hacking_signals_and_table(tmp_path):
@@ -71,13 +75,18 @@ def test_rescore_recomputes_signals_from_saved_responses(tmp_path):
     for folder, response in ((work / "eval_after_ifeval", ""), (base / "eval_before_ifeval", "A")):
         folder.mkdir(parents=True)
         (folder / "samples.jsonl").write_text(json.dumps({"question": "Q", "response": response}) + "\n")
+    (work / "train").mkdir()
+    (work / "train" / "log_history.json").write_text(json.dumps([{"step_time": 1.0, "if_rate/a": 0.0},
+                                                                 {"step_time": 1.0, "if_rate/a": 1.0}]))
     result = _result({"ifeval_after": {"stale": 1}})
     result["settings"]["before_from"] = str(base)
+    result["train"]["type_rates_first_last"] = {"a": [0.5, 0.5]}
     out.mkdir()
     (out / "result.json").write_text(json.dumps(result))
     main(["--rescore", "--out", str(out), "--work-dir", str(work)])
     result = json.loads((out / "result.json").read_text())
     assert result["hacking_signals"]["ifeval_before"]["empty"] == 0.0
+    assert result["train"]["type_rates_first_last"] == {"a": [0.0, 1.0]}  # from the training log, not the old JSON
     assert result["hacking_signals"]["ifeval_after"]["empty"] == 1.0
     assert "stale" not in result["hacking_signals"]["ifeval_after"]
     assert result["ifeval"]["after"]["prompt_strict"] == 0.3  # the measured figures are kept
