@@ -102,6 +102,7 @@ def run_step(module: str, args: list[str], run_dir: Path, env: dict[str, str] | 
             print(f"[bench] reusing the finished {module} step in {run_dir} (delete it to run again)", flush=True)
             return {**done, "metrics": read_metrics(run_dir), "reused": True}
     run_dir.mkdir(parents=True, exist_ok=True)
+    record.unlink(missing_ok=True)  # a run killed from here on leaves no record of the earlier one in its folder
     full_env = child_env(RLPOST_RUN_DIR=str(run_dir), **(env or {}))
     start = time.perf_counter()
     with (run_dir / "stdout.log").open("w") as log:
