@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from bench.report import RESULTS, cpu_text, median_after_warmup, restate_step_ratios, step_time_ratio
 from bench.speed import grpo_step
 
