@@ -45,7 +45,7 @@ def test_run_step_reuses_a_finished_step_only_with_the_same_arguments(tmp_path):
     assert "reused" not in run_step("platform", [], run_dir)  # reuse is asked for, never implied
     assert "reused" not in run_step("platform", ["--terse"], run_dir, reuse=True)  # other arguments: run again
     assert (run_dir / "stdout.log").is_file()
-    # a step that fails (or is killed) after overwriting the folder leaves no record an earlier run could be mistaken for
+    # a step that fails (or is killed) after overwriting the folder leaves no record to mistake for the earlier run
     with pytest.raises(SystemExit, match="failed"):
         run_step("json.tool", ["/no/such/file.json"], run_dir, reuse=True)
     assert not (run_dir / "step.json").exists()
