@@ -37,6 +37,12 @@ ADDED = {"paths.data_root", "eval.sampling.top_k",
          "reward.funcs.instruction_following.gate"}
 # "<case>": {key: new value} for values changed on purpose (the old value stays in the snapshot)
 CHANGED: dict[str, dict[str, object]] = {}
+# "<case>": overrides that restore the group options the snapshot recorded, for recipes whose groups were switched on
+# purpose; every value must then be the recorded one (so the old recipe stays one override away)
+SWITCHED: dict[str, list[str]] = {
+    # trains with arithmetic replay since the comparison in docs/instruction_following.md
+    "grpo_smollm2_ifeval": ["data=if_constraints", "reward=instruction_following"],
+}
 # value renames: module paths that moved after the snapshot (the arithmetic generator left data/sources/files.py)
 MOVED_TARGETS = {"rlpost.data.sources.files.generate_arithmetic": "rlpost.data.sources.arith.generate_arithmetic"}
 CASES = [*NAMES, *(f"{n} {o}" for n, o in VARIANTS)]
@@ -59,8 +65,14 @@ def expected_values(case: str, before: dict[str, object]) -> dict[str, object]:
 def test_every_value_unchanged(case: str) -> None:
     before = json.loads(SNAPSHOT.read_text())[case]
     name, _, override = case.partition(" ")
-    after = flatten(resolved(name, [override] if override else []))
+    after = flatten(resolved(name, [*([override] if override else []), *SWITCHED.get(case, [])]))
     expected = expected_values(case, before)
     differ = {k: (v, after.get(k, "<missing>")) for k, v in expected.items() if after.get(k, "<missing>") != v}
     assert differ == {}, "key: (before, after)"
     assert {k for k in after if k not in expected} <= ADDED
+
+
+def test_switched_recipes_use_their_new_groups():
+    cfg = resolved("grpo_smollm2_ifeval", [])
+    assert cfg["data"]["source"]["_target_"] == "rlpost.data.sources.mixture.mix_sources"
+    assert set(cfg["reward"]["weights"]) == {"instruction_following", "accuracy"}
