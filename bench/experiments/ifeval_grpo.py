@@ -114,30 +114,59 @@ def hacking_signals(out: Path, before_dir: Path | None = None) -> dict[str, Any]
     ``off_topic`` is the share of responses whose MiniLM cosine with their prompt is at or below the relevance
     gate's default floor (:class:`rlpost.rewards.relevance.EmbeddingRelevance`, 0.2): replies such as "What's that?"
     or a line of asterisks, and blank ones; ``mean_cosine`` is the average cosine. The base model's responses are
-    read from ``before_dir`` (``--before-from``) when given.
+    read from ``before_dir`` (``--before-from``) when given. ``<set>_changes`` pairs the two models' replies per
+    prompt (:func:`prompt_changes`): whether the gain came from short replies.
     """
     from rlpost.rewards.relevance import EmbeddingRelevance
 
     relevance = EmbeddingRelevance()
     signals: dict[str, Any] = {}
-    for tag in ("before", "after"):
-        for name in ("ifeval", "validation"):
+    for name in ("ifeval", "validation"):
+        recs: dict[str, list[dict[str, Any]]] = {}
+        for tag in ("before", "after"):
             path = (before_dir if tag == "before" and before_dir else out) / f"eval_{tag}_{name}" / "samples.jsonl"
             if not path.is_file():
                 continue
-            recs = [json.loads(line) for line in path.read_text().splitlines()]
-            n = max(1, len(recs))
-            cos = relevance.cosines([r["question"] for r in recs], [r["response"] for r in recs]) if recs else []
+            recs[tag] = [json.loads(line) for line in path.read_text().splitlines()]
+            n = max(1, len(recs[tag]))
+            cos = relevance.cosines([r["question"] for r in recs[tag]], [r["response"] for r in recs[tag]])
             signals[f"{name}_{tag}"] = {
-                "empty": sum(not r["response"].strip() for r in recs) / n,
-                "under_10_words": sum(len(r["response"].split()) < 10 for r in recs) / n,
-                "echoes_prompt": sum(r["question"].strip() in r["response"] for r in recs) / n,
+                "empty": sum(not r["response"].strip() for r in recs[tag]) / n,
+                "under_10_words": sum(_short(r) for r in recs[tag]) / n,
+                "echoes_prompt": sum(r["question"].strip() in r["response"] for r in recs[tag]) / n,
                 "off_topic": sum(c <= relevance.floor or not r["response"].strip()
-                                 for c, r in zip(cos, recs, strict=True)) / n,
+                                 for c, r in zip(cos, recs[tag], strict=True)) / n,
                 "mean_cosine": sum(cos) / n,
-                "mean_words": sum(len(r["response"].split()) for r in recs) / n,
+                "mean_words": sum(len(r["response"].split()) for r in recs[tag]) / n,
             }
+        if len(recs) == 2:
+            signals[f"{name}_changes"] = prompt_changes(recs["before"], recs["after"])
     return signals
+
+
+def _short(rec: dict[str, Any], words: int = 10) -> bool:
+    return len(rec["response"].split()) < words
+
+
+def prompt_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[str, int]:
+    """Prompts that went from failing to passing (strict, prompt level) and back, paired by ``prompt_id``, and how
+    many of them were passed with a reply under 10 words: a gain made of such replies is the checker's, not the task's.
+
+    Example:
+        >>> b = [{"prompt_id": "1", "prompt_strict": False, "response": "a long enough reply " * 3},
+        ...      {"prompt_id": "2", "prompt_strict": True, "response": "ok"}]
+        >>> a = [{"prompt_id": "1", "prompt_strict": True, "response": "ok"},
+        ...      {"prompt_id": "2", "prompt_strict": True, "response": "ok"}]
+        >>> prompt_changes(b, a)
+        {'gained': 1, 'lost': 0, 'gained_short': 1, 'passing_short_before': 1, 'passing_short_after': 2}
+    """
+    was = {r["prompt_id"]: r for r in before}
+    pairs = [(was[r["prompt_id"]], r) for r in after if r["prompt_id"] in was]
+    gained = [a for b, a in pairs if a["prompt_strict"] and not b["prompt_strict"]]
+    return {"gained": len(gained), "lost": sum(b["prompt_strict"] and not a["prompt_strict"] for b, a in pairs),
+            "gained_short": sum(map(_short, gained)),
+            "passing_short_before": sum(b["prompt_strict"] and _short(b) for b, _ in pairs),
+            "passing_short_after": sum(a["prompt_strict"] and _short(a) for _, a in pairs)}
 
 
 def write_plot(result: dict[str, Any], path: Path, title: str) -> None:
@@ -192,8 +221,21 @@ def table(r: dict[str, Any], main_set: str) -> str:
              f"{t['length_last10'] or 0:.0f} tokens, peak RSS {t['peak_rss_mb']:.0f} MB. Model {s['model']}, "
              f"config {s['config_name']}, overrides {s['overrides']}, {s['date']}.",
              "", f"Reward-hacking signals (share of responses): {json.dumps(r['hacking_signals'])}",
+             *changes_lines(r["hacking_signals"]),
              "", f"Plot: {r['plot']}"]
     return "\n".join(rows) + "\n"
+
+
+def changes_lines(signals: dict[str, Any]) -> list[str]:
+    """One sentence per set on the prompts gained and lost (:func:`prompt_changes`)."""
+    out = []
+    for name in ("ifeval", "validation"):
+        c = signals.get(f"{name}_changes")
+        if c:
+            out += ["", f"{name}: {c['gained']} prompts went from failing to passing (strict), {c['lost']} the other "
+                        f"way; {c['gained_short']} of the {c['gained']} gained with a reply under 10 words; passing "
+                        f"replies under 10 words {c['passing_short_before']} -> {c['passing_short_after']}."]
+    return out
 
 
 if __name__ == "__main__":

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from bench.experiments.ifeval_grpo import eval_sets, hacking_signals, main, table, type_rates, write_plot
+from bench.experiments.ifeval_grpo import (
+    eval_sets,
+    hacking_signals,
+    main,
+    prompt_changes,
+    table,
+    type_rates,
+    write_plot,
+)
 
 
 def _metrics(p):
@@ -74,7 +82,8 @@ def test_rescore_recomputes_signals_from_saved_responses(tmp_path):
     base = tmp_path / "base_run"  # --before-from: the base model's responses live in another run's folder
     for folder, response in ((work / "eval_after_ifeval", ""), (base / "eval_before_ifeval", "A")):
         folder.mkdir(parents=True)
-        (folder / "samples.jsonl").write_text(json.dumps({"question": "Q", "response": response}) + "\n")
+        rec = {"prompt_id": "1", "question": "Q", "response": response, "prompt_strict": response == ""}
+        (folder / "samples.jsonl").write_text(json.dumps(rec) + "\n")
     (work / "train").mkdir()
     (work / "train" / "log_history.json").write_text(json.dumps([{"step_time": 1.0, "if_rate/a": 0.0},
                                                                  {"step_time": 1.0, "if_rate/a": 1.0}]))
@@ -91,3 +100,20 @@ def test_rescore_recomputes_signals_from_saved_responses(tmp_path):
     assert "stale" not in result["hacking_signals"]["ifeval_after"]
     assert result["ifeval"]["after"]["prompt_strict"] == 0.3  # the measured figures are kept
     assert '"off_topic": 1.0' in (out / "result.md").read_text()
+    assert result["hacking_signals"]["ifeval_changes"] == {"gained": 1, "lost": 0, "gained_short": 1,
+                                                           "passing_short_before": 0, "passing_short_after": 1}
+    assert ("ifeval: 1 prompts went from failing to passing (strict), 0 the other way; 1 of the 1 gained with a "
+            "reply under 10 words" in (out / "result.md").read_text())
+
+
+def test_prompt_changes_pair_replies_by_prompt_id():
+    long = "a reply that is long enough to count as an answer to the request"
+    before = [{"prompt_id": i, "prompt_strict": ok, "response": long} for i, ok in
+              (("a", False), ("b", False), ("c", True), ("d", True))]
+    after = [{"prompt_id": "d", "prompt_strict": False, "response": long},   # lost
+             {"prompt_id": "a", "prompt_strict": True, "response": "P.S. ok"},  # gained, short
+             {"prompt_id": "b", "prompt_strict": True, "response": long},     # gained
+             {"prompt_id": "c", "prompt_strict": True, "response": "fine"},   # kept, now short
+             {"prompt_id": "z", "prompt_strict": True, "response": "x"}]      # no base reply: not paired
+    assert prompt_changes(before, after) == {"gained": 2, "lost": 1, "gained_short": 1, "passing_short_before": 0,
+                                             "passing_short_after": 2}

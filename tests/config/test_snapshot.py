@@ -40,8 +40,8 @@ CHANGED: dict[str, dict[str, object]] = {}
 # "<case>": overrides that restore the group options the snapshot recorded, for recipes whose groups were switched on
 # purpose; every value must then be the recorded one (so the old recipe stays one override away)
 SWITCHED: dict[str, list[str]] = {
-    # trains with arithmetic replay since the comparison in docs/instruction_following.md
-    "grpo_smollm2_ifeval": ["data=if_constraints", "reward=instruction_following"],
+    # trains with arithmetic replay and dynamic sampling since the comparisons in docs/instruction_following.md
+    "grpo_smollm2_ifeval": ["data=if_constraints", "reward=instruction_following", "algo.dynamic_sampling=false"],
 }
 # value renames: module paths that moved after the snapshot (the arithmetic generator left data/sources/files.py)
 MOVED_TARGETS = {"rlpost.data.sources.files.generate_arithmetic": "rlpost.data.sources.arith.generate_arithmetic"}
@@ -76,3 +76,4 @@ def test_switched_recipes_use_their_new_groups():
     cfg = resolved("grpo_smollm2_ifeval", [])
     assert cfg["data"]["source"]["_target_"] == "rlpost.data.sources.mixture.mix_sources"
     assert set(cfg["reward"]["weights"]) == {"instruction_following", "accuracy"}
+    assert cfg["algo"]["dynamic_sampling"] is True
