@@ -129,7 +129,8 @@ def hacking_signals(out: Path, before_dir: Path | None = None) -> dict[str, Any]
                 continue
             recs[tag] = [json.loads(line) for line in path.read_text().splitlines()]
             n = max(1, len(recs[tag]))
-            cos = relevance.cosines([r["question"] for r in recs[tag]], [r["response"] for r in recs[tag]])
+            cos = (relevance.cosines([r["question"] for r in recs[tag]], [r["response"] for r in recs[tag]])
+                   if recs[tag] else [])
             signals[f"{name}_{tag}"] = {
                 "empty": sum(not r["response"].strip() for r in recs[tag]) / n,
                 "under_10_words": sum(_short(r) for r in recs[tag]) / n,
