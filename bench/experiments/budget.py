@@ -1,10 +1,12 @@
 """What the time-budget experiments (grpo_arith, ifeval_grpo) share: their arguments, the ``rlpost-train`` run for a
-wall-clock budget, reusing an earlier base-model evaluation, and the training log's steps."""
+wall-clock budget (or more budget on top of an earlier run's, ``--continue-from``), reusing an earlier base-model
+evaluation, and the training log's steps."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +21,75 @@ def add_budget_args(parser: argparse.ArgumentParser, minutes: float, config_name
     parser.add_argument("--before-from", type=Path, default=None,
                         help="an earlier --work-dir of this experiment whose base-model evaluations had the same "
                              "settings: reuse them instead of evaluating the base model again (minutes on CPU)")
+    parser.add_argument("--continue-from", type=Path, default=None,
+                        help="an earlier --work-dir of this experiment, trained with the same config, model and "
+                             "overrides: resume its last checkpoint (weights, optimizer, schedule, RNG, log) and train "
+                             "--minutes more; the results state the summed budget")
     add_output_args(parser)
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for the training run")
 
 
+def train_args(args: argparse.Namespace, minutes: float) -> list[str]:
+    """The ``rlpost.train`` arguments of a budget run (recorded in its ``train/step.json``)."""
+    return [f"--config-name={args.config_name}", f"model={args.model}", "eval=none", f"max_train_minutes={minutes}",
+            "trainer.max_steps=100000", "trainer.save_strategy=no", "logger=none", *args.overrides]
+
+
 def train_for_budget(args: argparse.Namespace) -> dict[str, Any]:
-    """``rlpost.train`` of ``--config-name`` for ``--minutes`` into ``<work_dir>/train`` (final model, no saves);
-    a training that already finished there with the same arguments is reused (``run_step(reuse=True)``)."""
-    return run_step("rlpost.train", [f"--config-name={args.config_name}", f"model={args.model}", "eval=none",
-                                     f"max_train_minutes={args.minutes}", "trainer.max_steps=100000",
-                                     "trainer.save_strategy=no", "logger=none", *args.overrides],
-                    args.work_dir / "train", reuse=True)
+    """``rlpost.train`` of ``--config-name`` for ``--minutes`` into ``<work_dir>/train`` (final model; the only save
+    is the checkpoint at the end of the budget); a training that already finished there with the same arguments is
+    reused (``run_step(reuse=True)``). With ``--continue-from`` the run first gets the earlier run's last checkpoint
+    (:func:`seed_from_earlier`) and resumes it; ``minutes_total`` is the summed budget."""
+    run_dir = args.work_dir / "train"
+    total = seed_from_earlier(args.continue_from / "train", run_dir, train_args(args, args.minutes)) \
+        if args.continue_from is not None else 0.0
+    return {**run_step("rlpost.train", train_args(args, args.minutes), run_dir, reuse=True),
+            "minutes_total": total + args.minutes}
+
+
+CONTINUED = "continued_from.json"
+
+
+def seed_from_earlier(earlier: Path, run_dir: Path, args: list[str]) -> float:
+    """Copy the newest committed checkpoint of the finished budget run ``earlier`` (and its run fingerprint) into
+    ``run_dir/checkpoints``, where ``rlpost.train`` resumes it; returns the minutes ``earlier`` had trained in total.
+
+    The earlier run must have trained with the same arguments except ``max_train_minutes`` (one-line error naming
+    what differs). Resuming restarts the wall clock (:class:`rlpost.runtime.callbacks.TimeBudgetCallback`), so the
+    continued run trains its own budget on top. Idempotent: a ``run_dir`` already seeded is left as it is.
+    """
+    from rlpost.checkpoint.resume import FINGERPRINT, find_resume_checkpoint
+
+    record = run_dir / CONTINUED
+    if record.is_file():
+        return float(json.loads(record.read_text())["minutes_before"])
+    step = earlier / "step.json"
+    if not step.is_file():
+        raise SystemExit(f"--continue-from: {step} not found (no finished budget training there)")
+    old = json.loads(step.read_text())["args"]
+    if (differs := sorted(set(_no_budget(old)) ^ set(_no_budget(args)))):
+        raise SystemExit(f"--continue-from: {step} trained with other arguments ({', '.join(differs)} differ)")
+    checkpoint = find_resume_checkpoint(earlier / "checkpoints")
+    if checkpoint is None:
+        raise SystemExit(f"--continue-from: no committed checkpoint in {earlier / 'checkpoints'}")
+    target = run_dir / "checkpoints" / Path(checkpoint).name
+    if not target.is_dir():  # copied whole or not at all: a killed copy leaves only the .partial folder
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(checkpoint, partial)
+        shutil.copy2(earlier / "checkpoints" / FINGERPRINT, run_dir / "checkpoints" / FINGERPRINT)
+        partial.rename(target)
+    before = json.loads((earlier / CONTINUED).read_text())["minutes_total"] if (earlier / CONTINUED).is_file() \
+        else float(next(a for a in old if a.startswith("max_train_minutes=")).split("=", 1)[1])
+    minutes_now = float(next(a for a in args if a.startswith("max_train_minutes=")).split("=", 1)[1])
+    record.write_text(json.dumps({"from": str(checkpoint), "minutes_before": before,
+                                  "minutes_total": before + minutes_now}, indent=1) + "\n")
+    print(f"[bench] continuing {checkpoint} ({before:g} min trained) for {minutes_now:g} min more", flush=True)
+    return before
+
+
+def _no_budget(args: list[str]) -> list[str]:
+    return [a for a in args if not a.startswith("max_train_minutes=")]
 
 
 def trained_steps(work_dir: Path) -> list[dict[str, Any]]:

@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     model = [f"model={args.model}"]
     train = train_for_budget(args)
     trained = [f"model.path={out / 'train' / 'final'}"]
-    results: dict[str, Any] = {"settings": {"minutes": args.minutes, "model": args.model,
+    results: dict[str, Any] = {"settings": {"minutes": args.minutes, "minutes_total": train["minutes_total"],
+                                            "continue_from": str(args.continue_from) if args.continue_from else None,
+                                            "model": args.model,
                                             "config_name": args.config_name, "overrides": args.overrides,
                                             "eval_size": args.eval_size, "k": args.k, "split": args.split,
                                             "split_seeds": SPLIT_SEEDS[args.split], **machine_info()}}

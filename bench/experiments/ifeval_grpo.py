@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     model = [f"model={args.model}"]
     train = train_for_budget(args)
     trained = [*model, f"model.path={out / 'train' / 'final'}"]
-    settings = recorded_settings(args, "before_from")
+    settings = recorded_settings(args, "before_from", "continue_from")
     settings["before_from"] = str(args.before_from) if args.before_from else None
     results: dict[str, Any] = {"settings": {**settings, **machine_info()}}
     for name, overrides in eval_sets(args).items():
@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> None:
         after = run_step("rlpost.evaluate", [*trained, *overrides], out / f"eval_after_{name}", reuse=True)["metrics"]
         results[name] = {"before": before, "after": after}
     steps = trained_steps(out)
-    results["train"] = {"steps": len(steps), "wall_s": train["wall_s"], "peak_rss_mb": train["peak_rss_mb"],
+    results["train"] = {"steps": len(steps), "minutes_total": train["minutes_total"],
+                        "continued_from": str(args.continue_from) if args.continue_from else None,
+                        "wall_s": train["wall_s"], "peak_rss_mb": train["peak_rss_mb"],
                         "s_per_step": mean([h["step_time"] for h in steps]),
                         "reward_first10": mean([h["reward"] for h in steps[:10]]),
                         "reward_last10": mean([h["reward"] for h in steps[-10:]]),
@@ -216,7 +218,9 @@ def table(r: dict[str, Any], main_set: str) -> str:
     rows += [f"| {t} | {pct(b['strict/' + t])} | {pct(a.get('strict/' + t))} | {b['n/' + t]:.0f} |" for _, t in moves]
     t = r["train"]
     s = r["settings"]
-    rows += ["", f"Training: {t['steps']} steps in a {s['minutes']} min budget "
+    budget = f"{t.get('minutes_total', s['minutes'])} min budget" + (
+        f" (the last {s['minutes']} min resumed from {t['continued_from']})" if t.get("continued_from") else "")
+    rows += ["", f"Training: {t['steps']} steps in a {budget} "
              f"({t['s_per_step'] or 0:.1f} s/step), mean reward first 10 steps {pct(t['reward_first10'])} -> last 10 "
              f"{pct(t['reward_last10'])}, completion length {t['length_first10'] or 0:.0f} -> "
              f"{t['length_last10'] or 0:.0f} tokens, peak RSS {t['peak_rss_mb']:.0f} MB. Model {s['model']}, "
