@@ -23,8 +23,8 @@ def add_budget_args(parser: argparse.ArgumentParser, minutes: float, config_name
                              "settings: reuse them instead of evaluating the base model again (minutes on CPU)")
     parser.add_argument("--continue-from", type=Path, default=None,
                         help="an earlier --work-dir of this experiment, trained with the same config, model and "
-                             "overrides: resume its last checkpoint (weights, optimizer, schedule, RNG, log) and train "
-                             "--minutes more; the results state the summed budget")
+                             "overrides: resume its last checkpoint (weights, optimizer, schedule, RNG, log) and "
+                             "train --minutes more; the results state the summed budget")
     add_output_args(parser)
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for the training run")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from bench.experiments.budget import seed_from_earlier
 
 ARGS = ["--config-name=c", "model=m", "eval=none", "max_train_minutes=30.0", "seed=1"]
