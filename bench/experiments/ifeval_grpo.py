@@ -7,6 +7,9 @@
     python -m bench experiment ifeval_grpo --tag val_lr1e-5 --minutes 30 trainer.learning_rate=1e-5
                          # the chosen configuration, IFEval once: the same tag and overrides reuse its training and
                          # validation scores (run_step(reuse=True)); an interrupted benchmark resumes the same way
+    python -m bench experiment ifeval_grpo --tag val_lr1e-5_60 --minutes 30 --validation-only \
+        --continue-from bench/runs/ifeval_grpo/val_lr1e-5 trainer.learning_rate=1e-5
+                         # 30 more minutes on top of that run's last checkpoint (a 60-minute budget)
     python -m bench experiment ifeval_grpo --minutes 1 --model tiny_random --ifeval-limit 8 --val-size 4 \\
         --arith-size 4 --eval-tokens 8 --out /tmp/ifeval_smoke --work-dir /tmp/ifeval_smoke/runs \\
         sampling.max_new_tokens=8
