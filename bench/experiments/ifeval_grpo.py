@@ -154,25 +154,34 @@ def _short(rec: dict[str, Any], words: int = 10) -> bool:
     return len(rec["response"].split()) < words
 
 
-def prompt_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[str, int]:
+def prompt_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[str, Any]:
     """Prompts that went from failing to passing (strict, prompt level) and back, paired by ``prompt_id``, and how
     many of them were passed with a reply under 10 words: a gain made of such replies is the checker's, not the task's.
+    ``short_gains`` lists those (prompt id, instruction ids, the prompt's first 100 characters, the reply) so that a
+    reader can judge which ignore the task.
 
     Example:
         >>> b = [{"prompt_id": "1", "prompt_strict": False, "response": "a long enough reply " * 3},
         ...      {"prompt_id": "2", "prompt_strict": True, "response": "ok"}]
-        >>> a = [{"prompt_id": "1", "prompt_strict": True, "response": "ok"},
+        >>> a = [{"prompt_id": "1", "prompt_strict": True, "response": "ok", "question": "Write a poem. No commas.",
+        ...       "instruction_id_list": ["punctuation:no_comma"]},
         ...      {"prompt_id": "2", "prompt_strict": True, "response": "ok"}]
-        >>> prompt_changes(b, a)
+        >>> changes = prompt_changes(b, a)
+        >>> {k: v for k, v in changes.items() if k != "short_gains"}
         {'gained': 1, 'lost': 0, 'gained_short': 1, 'passing_short_before': 1, 'passing_short_after': 2}
+        >>> changes["short_gains"]
+        [{'prompt_id': '1', 'instructions': ['punctuation:no_comma'], 'prompt': 'Write a poem. No commas.', 'reply': 'ok'}]
     """
     was = {r["prompt_id"]: r for r in before}
     pairs = [(was[r["prompt_id"]], r) for r in after if r["prompt_id"] in was]
     gained = [a for b, a in pairs if a["prompt_strict"] and not b["prompt_strict"]]
+    short = [a for a in gained if _short(a)]
     return {"gained": len(gained), "lost": sum(b["prompt_strict"] and not a["prompt_strict"] for b, a in pairs),
-            "gained_short": sum(map(_short, gained)),
+            "gained_short": len(short),
             "passing_short_before": sum(b["prompt_strict"] and _short(b) for b, _ in pairs),
-            "passing_short_after": sum(a["prompt_strict"] and _short(a) for _, a in pairs)}
+            "passing_short_after": sum(a["prompt_strict"] and _short(a) for _, a in pairs),
+            "short_gains": [{"prompt_id": a["prompt_id"], "instructions": a.get("instruction_id_list", []),
+                             "prompt": a.get("question", "")[:100], "reply": a["response"][:100]} for a in short]}
 
 
 def write_plot(result: dict[str, Any], path: Path, title: str) -> None:
@@ -228,7 +237,7 @@ def table(r: dict[str, Any], main_set: str) -> str:
              f"{pct(t['reward_last10'])}, completion length {t['length_first10'] or 0:.0f} -> "
              f"{t['length_last10'] or 0:.0f} tokens, peak RSS {t['peak_rss_mb']:.0f} MB. Model {s['model']}, "
              f"config {s['config_name']}, overrides {s['overrides']}, {s['date']}.",
-             "", f"Reward-hacking signals (share of responses): {json.dumps(r['hacking_signals'])}",
+             "", f"Reward-hacking signals (share of responses): {json.dumps(_without_lists(r['hacking_signals']))}",
              *changes_lines(r["hacking_signals"]),
              "", f"Plot: {r['plot']}"]
     return "\n".join(rows) + "\n"
@@ -243,7 +252,23 @@ def changes_lines(signals: dict[str, Any]) -> list[str]:
             out += ["", f"{name}: {c['gained']} prompts went from failing to passing (strict), {c['lost']} the other "
                         f"way; {c['gained_short']} of the {c['gained']} gained with a reply under 10 words; passing "
                         f"replies under 10 words {c['passing_short_before']} -> {c['passing_short_after']}."]
+            if c.get("short_gains"):
+                out += ["", f"{name}: the gains made with a reply under 10 words (does the reply do the task?):", "",
+                        "| prompt | instructions | prompt (first 100 characters) | reply (first 100 characters) |",
+                        "|---|---|---|---|"]
+                out += [f"| {g['prompt_id']} | {', '.join(g['instructions'])} | {_cell(g['prompt'])} | "
+                        f"{_cell(g['reply'])} |" for g in c["short_gains"]]
     return out
+
+
+def _without_lists(signals: dict[str, Any]) -> dict[str, Any]:
+    """The hacking signals without the listed replies (those get their own table)."""
+    return {k: {f: v for f, v in d.items() if f != "short_gains"} for k, d in signals.items()}
+
+
+def _cell(text: str) -> str:
+    """Text for a markdown table cell: one line, pipes escaped."""
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from bench.experiments.ifeval_grpo import (
+    changes_lines,
     eval_sets,
     hacking_signals,
     main,
@@ -100,10 +101,14 @@ def test_rescore_recomputes_signals_from_saved_responses(tmp_path):
     assert "stale" not in result["hacking_signals"]["ifeval_after"]
     assert result["ifeval"]["after"]["prompt_strict"] == 0.3  # the measured figures are kept
     assert '"off_topic": 1.0' in (out / "result.md").read_text()
-    assert result["hacking_signals"]["ifeval_changes"] == {"gained": 1, "lost": 0, "gained_short": 1,
-                                                           "passing_short_before": 0, "passing_short_after": 1}
-    assert ("ifeval: 1 prompts went from failing to passing (strict), 0 the other way; 1 of the 1 gained with a "
-            "reply under 10 words" in (out / "result.md").read_text())
+    assert result["hacking_signals"]["ifeval_changes"] == {
+        "gained": 1, "lost": 0, "gained_short": 1, "passing_short_before": 0, "passing_short_after": 1,
+        "short_gains": [{"prompt_id": "1", "instructions": [], "prompt": "Q", "reply": ""}]}
+    md = (out / "result.md").read_text()
+    assert "ifeval: 1 prompts went from failing to passing (strict), 0 the other way; 1 of the 1 gained with a " \
+           "reply under 10 words" in md
+    assert "| 1 |  | Q |  |" in md  # the short gain listed for a reader to judge
+    assert "short_gains" not in md
 
 
 def test_prompt_changes_pair_replies_by_prompt_id():
@@ -111,9 +116,16 @@ def test_prompt_changes_pair_replies_by_prompt_id():
     before = [{"prompt_id": i, "prompt_strict": ok, "response": long} for i, ok in
               (("a", False), ("b", False), ("c", True), ("d", True))]
     after = [{"prompt_id": "d", "prompt_strict": False, "response": long},   # lost
-             {"prompt_id": "a", "prompt_strict": True, "response": "P.S. ok"},  # gained, short
+             {"prompt_id": "a", "prompt_strict": True, "response": "P.S. ok | fine\nbye",  # gained, short
+              "question": "Reply. End with a P.S. " + "x" * 200, "instruction_id_list": ["detectable_content:postscript"]},
              {"prompt_id": "b", "prompt_strict": True, "response": long},     # gained
              {"prompt_id": "c", "prompt_strict": True, "response": "fine"},   # kept, now short
              {"prompt_id": "z", "prompt_strict": True, "response": "x"}]      # no base reply: not paired
-    assert prompt_changes(before, after) == {"gained": 2, "lost": 1, "gained_short": 1, "passing_short_before": 0,
-                                             "passing_short_after": 2}
+    changes = prompt_changes(before, after)
+    assert changes == {"gained": 2, "lost": 1, "gained_short": 1, "passing_short_before": 0, "passing_short_after": 2,
+                       "short_gains": [{"prompt_id": "a", "instructions": ["detectable_content:postscript"],
+                                        "prompt": ("Reply. End with a P.S. " + "x" * 200)[:100],
+                                        "reply": "P.S. ok | fine\nbye"}]}
+    lines = changes_lines({"ifeval_changes": changes})
+    assert "| a | detectable_content:postscript | Reply. End with a P.S. xxx" in lines[-1]
+    assert lines[-1].endswith("| P.S. ok \\| fine bye |")  # one line, the pipe escaped
