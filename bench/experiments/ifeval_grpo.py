@@ -169,8 +169,8 @@ def prompt_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) ->
         >>> changes = prompt_changes(b, a)
         >>> {k: v for k, v in changes.items() if k != "short_gains"}
         {'gained': 1, 'lost': 0, 'gained_short': 1, 'passing_short_before': 1, 'passing_short_after': 2}
-        >>> changes["short_gains"]
-        [{'prompt_id': '1', 'instructions': ['punctuation:no_comma'], 'prompt': 'Write a poem. No commas.', 'reply': 'ok'}]
+        >>> changes["short_gains"][0]["instructions"], changes["short_gains"][0]["reply"]
+        (['punctuation:no_comma'], 'ok')
     """
     was = {r["prompt_id"]: r for r in before}
     pairs = [(was[r["prompt_id"]], r) for r in after if r["prompt_id"] in was]

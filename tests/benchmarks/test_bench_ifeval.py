@@ -117,7 +117,8 @@ def test_prompt_changes_pair_replies_by_prompt_id():
               (("a", False), ("b", False), ("c", True), ("d", True))]
     after = [{"prompt_id": "d", "prompt_strict": False, "response": long},   # lost
              {"prompt_id": "a", "prompt_strict": True, "response": "P.S. ok | fine\nbye",  # gained, short
-              "question": "Reply. End with a P.S. " + "x" * 200, "instruction_id_list": ["detectable_content:postscript"]},
+              "question": "Reply. End with a P.S. " + "x" * 200,
+              "instruction_id_list": ["detectable_content:postscript"]},
              {"prompt_id": "b", "prompt_strict": True, "response": long},     # gained
              {"prompt_id": "c", "prompt_strict": True, "response": "fine"},   # kept, now short
              {"prompt_id": "z", "prompt_strict": True, "response": "x"}]      # no base reply: not paired
