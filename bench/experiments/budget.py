@@ -29,9 +29,10 @@ def add_budget_args(parser: argparse.ArgumentParser, minutes: float, config_name
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for the training run")
 
 
-def train_args(args: argparse.Namespace, minutes: float) -> list[str]:
+def train_args(args: argparse.Namespace) -> list[str]:
     """The ``rlpost.train`` arguments of a budget run (recorded in its ``train/step.json``)."""
-    return [f"--config-name={args.config_name}", f"model={args.model}", "eval=none", f"max_train_minutes={minutes}",
+    return [f"--config-name={args.config_name}", f"model={args.model}", "eval=none",
+            f"max_train_minutes={args.minutes}",
             "trainer.max_steps=100000", "trainer.save_strategy=no", "logger=none", *args.overrides]
 
 
@@ -41,9 +42,9 @@ def train_for_budget(args: argparse.Namespace) -> dict[str, Any]:
     reused (``run_step(reuse=True)``). With ``--continue-from`` the run first gets the earlier run's last checkpoint
     (:func:`seed_from_earlier`) and resumes it; ``minutes_total`` is the summed budget."""
     run_dir = args.work_dir / "train"
-    total = seed_from_earlier(args.continue_from / "train", run_dir, train_args(args, args.minutes)) \
+    total = seed_from_earlier(args.continue_from / "train", run_dir, train_args(args)) \
         if args.continue_from is not None else 0.0
-    return {**run_step("rlpost.train", train_args(args, args.minutes), run_dir, reuse=True),
+    return {**run_step("rlpost.train", train_args(args), run_dir, reuse=True),
             "minutes_total": total + args.minutes}
 
 
@@ -59,6 +60,7 @@ def seed_from_earlier(earlier: Path, run_dir: Path, args: list[str]) -> float:
     continued run trains its own budget on top. Idempotent: a ``run_dir`` already seeded is left as it is.
     """
     from rlpost.checkpoint.resume import FINGERPRINT, find_resume_checkpoint
+    from rlpost.io import write_json
 
     record = run_dir / CONTINUED
     if record.is_file():
@@ -80,16 +82,24 @@ def seed_from_earlier(earlier: Path, run_dir: Path, args: list[str]) -> float:
         shutil.copy2(earlier / "checkpoints" / FINGERPRINT, run_dir / "checkpoints" / FINGERPRINT)
         partial.rename(target)
     before = json.loads((earlier / CONTINUED).read_text())["minutes_total"] if (earlier / CONTINUED).is_file() \
-        else float(next(a for a in old if a.startswith("max_train_minutes=")).split("=", 1)[1])
-    minutes_now = float(next(a for a in args if a.startswith("max_train_minutes=")).split("=", 1)[1])
-    record.write_text(json.dumps({"from": str(checkpoint), "minutes_before": before,
-                                  "minutes_total": before + minutes_now}, indent=1) + "\n")
+        else _budget(old)
+    minutes_now = _budget(args)
+    write_json(record, {"from": str(checkpoint), "minutes_before": before, "minutes_total": before + minutes_now},
+               indent=1)
     print(f"[bench] continuing {checkpoint} ({before:g} min trained) for {minutes_now:g} min more", flush=True)
     return before
 
 
+BUDGET = "max_train_minutes="
+
+
+def _budget(args: list[str]) -> float:
+    """The ``max_train_minutes`` of recorded ``rlpost.train`` arguments."""
+    return float(next(a for a in args if a.startswith(BUDGET))[len(BUDGET):])
+
+
 def _no_budget(args: list[str]) -> list[str]:
-    return [a for a in args if not a.startswith("max_train_minutes=")]
+    return [a for a in args if not a.startswith(BUDGET)]
 
 
 def trained_steps(work_dir: Path) -> list[dict[str, Any]]:
